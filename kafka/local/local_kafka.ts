@@ -1,0 +1,310 @@
+import "../kafkajs_warning_filter.ts";
+import { Kafka, logLevel } from "kafkajs";
+import { UserFacingError } from "../../cli/usage_error.ts";
+import { ensureKafkaJars } from "./kafka_jars.ts";
+import { makeTlsMaterial, type TlsMaterial } from "./tls_material.ts";
+
+/**
+ * A real Apache Kafka broker (or a 3-node KRaft cluster) on 127.0.0.1 for development, tests
+ * and the demo. Jars come from Maven Central through kafka/local/pom.xml; storage lives in a
+ * temp dir that stop() removes.
+ */
+export interface LocalKafkaOptions {
+  /** 1 broker (default) or a 3-node KRaft cluster for failover tests. */
+  nodes?: 1 | 3;
+  /** Also open a SASL_SSL listener with SCRAM users and a CA made for this run. */
+  sasl?: boolean;
+  /** Max heap per node; small by default because CI machines have 2 cores. */
+  heap?: string;
+  /** How long to wait for the cluster to answer. */
+  startTimeoutMs?: number;
+}
+
+export interface ScramUser {
+  username: string;
+  password: string;
+  mechanism: "scram-sha-512" | "scram-sha-256";
+}
+
+export interface LocalKafka {
+  /** PLAINTEXT bootstrap addresses, one per node. */
+  brokers: string[];
+  /** SASL_SSL bootstrap addresses, when started with sasl. */
+  saslBrokers: string[];
+  /** CA certificate (PEM) that signed the brokers' TLS certificates, when started with sasl. */
+  caFile?: string;
+  /** SCRAM users created at format time, when started with sasl. */
+  users: ScramUser[];
+  dir: string;
+  /** Stops one node (for failover tests); its data stays. */
+  stopNode(index: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const SCRAM_USERS: ScramUser[] = [
+  { username: "fraudstream", password: "fraudstream-secret-512", mechanism: "scram-sha-512" },
+  { username: "fraudstream256", password: "fraudstream-secret-256", mechanism: "scram-sha-256" },
+];
+
+interface NodePorts {
+  plaintext: number;
+  controller: number;
+  sasl: number;
+}
+
+export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<LocalKafka> {
+  const nodes = opts.nodes ?? 1;
+  await requireTool("java", ["-version"], "a JDK 17+ (java)");
+  const libs = await ensureKafkaJars();
+  const dir = await Deno.makeTempDir({ prefix: "fraudstream-kafka-" });
+  const ports: NodePorts[] = [];
+  for (let i = 0; i < nodes; i++) {
+    ports.push({
+      plaintext: freePort(),
+      controller: freePort(),
+      sasl: opts.sasl ? freePort() : 0,
+    });
+  }
+  const tls = opts.sasl ? await makeTlsMaterial(dir) : undefined;
+  const clusterId = randomClusterId();
+  const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p.controller}`).join(",");
+  const children: (Deno.ChildProcess | undefined)[] = [];
+  const stopNode = async (i: number) => {
+    const child = children[i];
+    children[i] = undefined;
+    if (child) await terminate(child);
+  };
+  const stop = async () => {
+    await Promise.all(children.map((_, i) => stopNode(i)));
+    await Deno.remove(dir, { recursive: true }).catch(() => {});
+  };
+  try {
+    for (let i = 0; i < nodes; i++) {
+      const nodeDir = `${dir}/node-${i + 1}`;
+      await Deno.mkdir(`${nodeDir}/logs`, { recursive: true });
+      const config = `${nodeDir}/server.properties`;
+      await Deno.writeTextFile(
+        config,
+        serverProperties(i + 1, nodes, ports[i], voters, nodeDir, tls),
+      );
+      await runJava(libs, nodeDir, "kafka.tools.StorageTool", [
+        "format",
+        "--cluster-id",
+        clusterId,
+        "--config",
+        config,
+        ...(opts.sasl ? scramFormatArgs() : []),
+      ]);
+    }
+    for (let i = 0; i < nodes; i++) {
+      const nodeDir = `${dir}/node-${i + 1}`;
+      children[i] = spawnJava(libs, nodeDir, opts.heap ?? "512m", [
+        "kafka.Kafka",
+        `${nodeDir}/server.properties`,
+      ]);
+    }
+    const brokers = ports.map((p) => `127.0.0.1:${p.plaintext}`);
+    await waitUntilAnswering(brokers, children, dir, opts.startTimeoutMs ?? 90_000);
+    return {
+      brokers,
+      saslBrokers: opts.sasl ? ports.map((p) => `127.0.0.1:${p.sasl}`) : [],
+      caFile: tls?.caFile,
+      users: opts.sasl ? SCRAM_USERS : [],
+      dir,
+      stopNode,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function serverProperties(
+  nodeId: number,
+  nodes: number,
+  p: NodePorts,
+  voters: string,
+  nodeDir: string,
+  tls: TlsMaterial | undefined,
+): string {
+  const replication = Math.min(3, nodes);
+  const listeners = [
+    `PLAINTEXT://127.0.0.1:${p.plaintext}`,
+    `CONTROLLER://127.0.0.1:${p.controller}`,
+  ];
+  const advertised = [`PLAINTEXT://127.0.0.1:${p.plaintext}`];
+  if (tls) {
+    listeners.push(`SASL_SSL://127.0.0.1:${p.sasl}`);
+    advertised.push(`SASL_SSL://127.0.0.1:${p.sasl}`);
+  }
+  const lines = [
+    "process.roles=broker,controller",
+    `node.id=${nodeId}`,
+    `controller.quorum.voters=${voters}`,
+    `listeners=${listeners.join(",")}`,
+    `advertised.listeners=${advertised.join(",")}`,
+    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL",
+    "controller.listener.names=CONTROLLER",
+    "inter.broker.listener.name=PLAINTEXT",
+    `log.dirs=${nodeDir}/data`,
+    "num.partitions=1",
+    "auto.create.topics.enable=false",
+    `offsets.topic.replication.factor=${replication}`,
+    `transaction.state.log.replication.factor=${replication}`,
+    `transaction.state.log.min.isr=${Math.min(2, replication)}`,
+    `share.coordinator.state.topic.replication.factor=${replication}`,
+    `share.coordinator.state.topic.min.isr=${Math.min(2, replication)}`,
+    // Tests and the demo join groups constantly; the default 3 s wait only slows them down.
+    "group.initial.rebalance.delay.ms=0",
+    "log.flush.interval.messages=9223372036854775807",
+  ];
+  if (tls) {
+    lines.push(
+      "sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256",
+      "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+      "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
+      "ssl.keystore.type=PKCS12",
+      `ssl.keystore.location=${tls.keystoreFile}`,
+      `ssl.keystore.password=${tls.keystorePassword}`,
+      `ssl.key.password=${tls.keystorePassword}`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+function scramFormatArgs(): string[] {
+  return SCRAM_USERS.flatMap((u) => [
+    "--add-scram",
+    `${u.mechanism.toUpperCase()}=[name=${u.username},password=${u.password}]`,
+  ]);
+}
+
+function javaArgs(libs: string, nodeDir: string, heap: string, mainAndArgs: string[]): string[] {
+  return [
+    `-Xmx${heap}`,
+    "-Xms128m",
+    "-XX:+UseG1GC",
+    "-XX:TieredStopAtLevel=1",
+    `-Dkafka.logs.dir=${nodeDir}/logs`,
+    `-Dlog4j2.configurationFile=${new URL("./log4j2.yaml", import.meta.url).pathname}`,
+    "-cp",
+    `${libs}/*`,
+    ...mainAndArgs,
+  ];
+}
+
+async function runJava(libs: string, nodeDir: string, main: string, args: string[]) {
+  const out = await new Deno.Command("java", {
+    args: javaArgs(libs, nodeDir, "256m", [main, ...args]),
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+    throw new UserFacingError(
+      `kafka ${main} failed: ${text.trim().split("\n").slice(-3).join(" | ")}`,
+    );
+  }
+}
+
+function spawnJava(libs: string, nodeDir: string, heap: string, mainAndArgs: string[]) {
+  return new Deno.Command("java", {
+    args: javaArgs(libs, nodeDir, heap, mainAndArgs),
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function terminate(child: Deno.ChildProcess) {
+  try {
+    child.kill("SIGTERM");
+  } catch {
+    return; // already exited
+  }
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, 20_000);
+  await child.status;
+  clearTimeout(timer);
+}
+
+/** Polls every node's PLAINTEXT port with a Metadata request until all nodes are registered. */
+async function waitUntilAnswering(
+  brokers: string[],
+  children: (Deno.ChildProcess | undefined)[],
+  dir: string,
+  timeoutMs: number,
+) {
+  const deadline = Date.now() + timeoutMs;
+  const exited = children.map((c) => c?.status.then((s) => s.code));
+  let lastError = "";
+  while (Date.now() < deadline) {
+    for (let i = 0; i < exited.length; i++) {
+      const code = await Promise.race([exited[i], Promise.resolve("running" as const)]);
+      if (code !== "running") {
+        const log = await Deno.readTextFile(`${dir}/node-${i + 1}/logs/server.log`).catch(() => "");
+        throw new UserFacingError(
+          `local Kafka node ${i + 1} exited with code ${code}: ${lastLines(log)}`,
+        );
+      }
+    }
+    const admin = new Kafka({
+      brokers,
+      clientId: "fraudstream-local-kafka",
+      logLevel: logLevel.NOTHING,
+      connectionTimeout: 1000,
+      retry: { retries: 0 },
+    }).admin();
+    try {
+      await admin.connect();
+      const cluster = await admin.describeCluster();
+      if (cluster.brokers.length === brokers.length && cluster.controller !== null) return;
+      lastError = `${cluster.brokers.length}/${brokers.length} brokers registered`;
+    } catch (err) {
+      lastError = err instanceof Error ? err.message : String(err);
+    } finally {
+      await admin.disconnect().catch(() => {});
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new UserFacingError(
+    `local Kafka did not answer within ${timeoutMs / 1000}s (${lastError}); logs in ${dir}`,
+  );
+}
+
+function lastLines(text: string): string {
+  return text.trim().split("\n").filter((l) => / (ERROR|FATAL) /.test(l)).slice(-2).join(" | ") ||
+    text.trim().split("\n").slice(-2).join(" | ");
+}
+
+export async function requireTool(cmd: string, args: string[], what: string) {
+  try {
+    const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output();
+    if (out.success) return;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  throw new UserFacingError(
+    `the local Kafka broker needs ${what} and Maven (mvn) on PATH: install them (Debian: apt install openjdk-17-jdk-headless maven) or pass --brokers HOST:PORT to use an existing cluster`,
+  );
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+/** KRaft wants a base64url-encoded 16-byte UUID. */
+function randomClusterId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
+    /=+$/,
+    "",
+  );
+}

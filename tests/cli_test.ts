@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { runCli } from "./support/kafka.ts";
+
+const COMMANDS = ["topics", "ping"];
+
+Deno.test("every command answers --help", async () => {
+  for (const name of COMMANDS) {
+    const out = await runCli([name, "--help"]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.match(out.stdout, new RegExp(`^fraudstream ${name}: `));
+    assert.match(
+      out.stdout,
+      /--brokers HOST:PORT,\.\.\.\s+bootstrap brokers\s+\[FRAUDSTREAM_BROKERS\]/,
+    );
+  }
+});
+
+Deno.test("user errors are one line and exit 2", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    ["unknown command", ["nope"], /^fraudstream: unknown command "nope"/],
+    ["unknown flag", ["topics", "--nope"], /^fraudstream: topics: Unknown option '--nope'/],
+    ["bad broker string", ["topics", "--brokers", "localhost"], /is not HOST:PORT/],
+    ["bad broker port", ["ping", "--brokers", "127.0.0.1:99999"], /is not HOST:PORT/],
+    ["no brokers", ["topics"], /no brokers: pass --brokers/],
+    [
+      "bad partitions",
+      ["topics", "--brokers", "127.0.0.1:9", "--partitions", "0"],
+      /positive integer/,
+    ],
+    [
+      "sasl without user",
+      ["ping", "--brokers", "127.0.0.1:9", "--security-protocol", "sasl_ssl"],
+      /needs --sasl-username/,
+    ],
+  ];
+  for (const [name, args, message] of cases) {
+    await t.step(name, async () => {
+      const out = await runCli(args);
+      assert.equal(out.code, 2, `${name}: ${out.stderr}`);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+      assert.match(out.stderr, message);
+    });
+  }
+});
+
+Deno.test("flags win over environment variables", async () => {
+  const out = await runCli(["topics", "--brokers", "bad"], {
+    FRAUDSTREAM_BROKERS: "127.0.0.1:9092",
+  });
+  assert.equal(out.code, 2);
+  assert.match(out.stderr, /"bad" is not HOST:PORT/);
+  const fromEnv = await runCli(["topics"], { FRAUDSTREAM_BROKERS: "alsobad" });
+  assert.match(fromEnv.stderr, /"alsobad" is not HOST:PORT/);
+});
+
+Deno.test("an unreachable broker fails within the connect timeout, naming the address", async () => {
+  const port = closedPort();
+  const out = await runCli(["topics", "--brokers", `127.0.0.1:${port}`, "--connect-timeout", "3s"]);
+  assert.equal(out.code, 1);
+  assert.match(
+    out.stderr.trim(),
+    new RegExp(`^fraudstream: cannot reach Kafka at 127\\.0\\.0\\.1:${port} \\(plaintext\\)`),
+  );
+  assert.ok(out.ms < 15_000, `took ${out.ms} ms`);
+});
+
+Deno.test("the local broker says what to install when java is missing", async () => {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../kafka/local/local_kafka_cli.ts", import.meta.url).pathname],
+    env: { PATH: "/nonexistent" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 1);
+  assert.match(
+    new TextDecoder().decode(out.stderr),
+    /needs a JDK 17\+ \(java\).*or pass --brokers/,
+  );
+});
+
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}

@@ -1,0 +1,55 @@
+import { type LocalKafka, startLocalKafka } from "../../kafka/local/local_kafka.ts";
+import { createKafka } from "../../kafka/connection.ts";
+import type { Kafka } from "kafkajs";
+
+/**
+ * The broker a test file talks to: the suite's shared one when tests/run_all.ts started it
+ * (FRAUDSTREAM_TEST_BROKERS), else one started for this file and stopped when it unloads.
+ */
+let own: Promise<LocalKafka> | undefined;
+
+export async function testBrokers(): Promise<string[]> {
+  const shared = Deno.env.get("FRAUDSTREAM_TEST_BROKERS");
+  if (shared) return shared.split(",");
+  own ??= startLocalKafka();
+  const kafka = await own;
+  globalThis.addEventListener("unload", () => void kafka.stop());
+  return kafka.brokers;
+}
+
+export async function testKafka(clientId = "fraudstream-test"): Promise<Kafka> {
+  return createKafka({
+    brokers: await testBrokers(),
+    clientId,
+    securityProtocol: "plaintext",
+    connectTimeoutMs: 10_000,
+  });
+}
+
+/** A topic prefix no other test uses, so tests never see each other's records. */
+export function uniquePrefix(name: string): string {
+  return `test.${name}.${crypto.randomUUID().slice(0, 8)}.`;
+}
+
+/** Kafka clients keep sockets and timers beyond a test's end; the broker tests opt out. */
+export const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
+
+/** Runs the CLI as a user would and captures its output. */
+export async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string; ms: number }> {
+  const started = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, ...args],
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+    ms: performance.now() - started,
+  };
+}
