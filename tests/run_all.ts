@@ -47,4 +47,3 @@ if (ok) {
 
 console.log(ok ? "\nALL TESTS PASSED" : "\nTESTS FAILED");
 Deno.exit(ok ? 0 : 1);
-
