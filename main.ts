@@ -4,6 +4,10 @@ type CommandMain = (argv: string[]) => Promise<number>;
 
 /** Every subcommand, loaded on demand so that `fraudstream agent` does not load the generator. */
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMain> }> = {
+  agent: {
+    summary: "score the transactions topic in a consumer group and write predictions",
+    load: async () => (await import("./agent/agent_command.ts")).command.main,
+  },
   topics: {
     summary: "create or describe the project's topics (idempotent)",
     load: async () => (await import("./kafka/topics_command.ts")).command.main,
@@ -11,6 +15,26 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CommandMai
   ping: {
     summary: "round-trip a few records through a topic (checks brokers and credentials)",
     load: async () => (await import("./kafka/ping_command.ts")).command.main,
+  },
+  generate: {
+    summary: "write simulated retrospective day files (Handbook statistics, optional dirt)",
+    load: async () => (await import("./producer/generate_command.ts")).command.main,
+  },
+  produce: {
+    summary: "replay day files into the transactions topic at a set rate, with label feedback",
+    load: async () => (await import("./producer/produce_command.ts")).command.main,
+  },
+  features: {
+    summary: "compute the training feature matrix of retrospective files (the agent's engine)",
+    load: async () => (await import("./features/export_command.ts")).command.main,
+  },
+  fleet: {
+    summary: "one table of every agent's stats (rate, lag, p99, DLQ) and the group's Kafka lag",
+    load: async () => (await import("./fleet/fleet_command.ts")).command.main,
+  },
+  capacity: {
+    summary: "find the input rate at which consumer lag starts to grow; size the agent fleet",
+    load: async () => (await import("./capacity/capacity_command.ts")).command.main,
   },
 };
 

@@ -47,7 +47,7 @@ export function helpText<T extends FlagSpecs>(cmd: CommandSpec<T>): string {
   ];
   for (const [name, spec] of all) {
     const head = `  --${name}${spec.value ? " " + spec.value : ""}`;
-    const def = spec.default !== undefined && spec.default !== false
+    const def = spec.default !== undefined && spec.default !== false && spec.default !== ""
       ? ` (default ${spec.default})`
       : "";
     const env = name === "help" ? "" : `  [${envName(name)}]`;

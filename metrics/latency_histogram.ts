@@ -53,6 +53,14 @@ export class LatencyHistogram {
     };
   }
 
+  /** Adds every observation of other into this one. */
+  merge(other: LatencyHistogram): void {
+    for (let i = 0; i < BUCKETS; i++) this.#counts[i] += other.#counts[i];
+    this.#count += other.#count;
+    this.#sum += other.#sum;
+    if (other.#max > this.#max) this.#max = other.#max;
+  }
+
   reset(): void {
     this.#counts.fill(0);
     this.#count = 0;

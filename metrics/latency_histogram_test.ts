@@ -14,3 +14,17 @@ Deno.test("percentiles are within one bucket (4%) of the exact ones", () => {
   h.reset();
   assert.equal(h.quantile(0.5), 0);
 });
+
+Deno.test("recent percentiles forget what is older than two periods", async () => {
+  const { RecentHistogram } = await import("./recent_histogram.ts");
+  let now = 0;
+  const h = new RecentHistogram(1000, () => now);
+  h.observe(500, 100);
+  now = 1500;
+  h.observe(5);
+  assert.equal(h.summary().max, 500, "previous period still counts");
+  now = 4000;
+  h.observe(7);
+  assert.equal(h.summary().max, 7);
+  assert.equal(h.total, 102);
+});

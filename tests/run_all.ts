@@ -45,5 +45,8 @@ if (ok) {
   }
 }
 
+// The trainer's tests build their own venv (model/train/setup_venv.sh) on first use.
+if (ok) ok = await step("python tests (model/train)", deno, ["task", "test:train"]);
+
 console.log(ok ? "\nALL TESTS PASSED" : "\nTESTS FAILED");
 Deno.exit(ok ? 0 : 1);

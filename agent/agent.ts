@@ -1,0 +1,321 @@
+import type { Batch, Consumer, Kafka, Producer, TopicMessages } from "kafkajs";
+import type { Logger } from "../cli/json_log.ts";
+import type { FeatureEngine } from "../features/feature_engine.ts";
+import type { TopicNames } from "../kafka/topics.ts";
+import { DuplicateWindow } from "../transactions/duplicate_window.ts";
+import { AgentStats } from "./agent_stats.ts";
+import { LabelFeed } from "./label_feed.ts";
+import { OnlineQuality } from "./online_quality.ts";
+import { readPartitionHistory } from "./partition_history.ts";
+import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
+
+export interface AgentConfig {
+  group: string;
+  topics: TopicNames;
+  instanceId: string;
+  exactlyOnce: boolean;
+  /** Most rows per model run; a fetched batch is scored in chunks of this size. */
+  maxBatch: number;
+  /** Partitions scored at the same time (one ScoringLoop each). */
+  concurrency: number;
+  dedupCapacity: number;
+  /** Testing only: a fixed sleep per scored chunk, to make an agent of known capacity. */
+  testBatchCostMs: number;
+  log: Logger;
+}
+
+type BatchPayload = {
+  batch: Batch;
+  resolveOffset: (offset: string) => void;
+  heartbeat: () => Promise<void>;
+  isRunning: () => boolean;
+  isStale: () => boolean;
+};
+
+/**
+ * The scoring agent: a consumer-group member on `transactions` that scores each fetched batch
+ * and produces predictions (and DLQ records) before committing its offsets, so every input
+ * message ends as exactly one of the two (at-least-once; with exactlyOnce, the predictions and
+ * the offsets commit in one Kafka transaction).
+ *
+ * Customer state is rebuilt whenever the assignment changes (or a batch fails after touching
+ * it): state and duplicate window are cleared, then the assigned partitions' history up to the
+ * committed offsets is replayed through the same parsing and feature code before any new batch
+ * is scored. An uninterrupted run and a restarted one therefore compute the same features.
+ */
+export class Agent {
+  readonly stats: AgentStats;
+  readonly #kafka: Kafka;
+  readonly #config: AgentConfig;
+  readonly #engine: FeatureEngine;
+  readonly #duplicates: DuplicateWindow;
+  readonly #labels: LabelFeed;
+  readonly #loops: ScoringLoop[];
+  #consumer?: Consumer;
+  #producer?: Producer;
+  #assigned: number[] = [];
+  #restoring: Promise<void> = Promise.resolve();
+  #restored = false;
+  #connected = false;
+  #inFlight = 0;
+  #drained: (() => void)[] = [];
+  /** A producer runs one transaction at a time: exactly-once deliveries queue here. */
+  #transactionQueue: Promise<void> = Promise.resolve();
+  #restorePending = false;
+  #fail!: (err: Error) => void;
+  /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
+  readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
+
+  constructor(kafka: Kafka, config: AgentConfig, engine: FeatureEngine, model: BatchScorer) {
+    this.#kafka = kafka;
+    this.#config = config;
+    this.#engine = engine;
+    this.#duplicates = new DuplicateWindow(config.dedupCapacity);
+    const quality = new OnlineQuality(model.threshold);
+    this.#labels = new LabelFeed(kafka, config.topics.labels, engine, quality);
+    this.#loops = Array.from(
+      { length: config.concurrency },
+      () => new ScoringLoop(engine, model, this.#duplicates),
+    );
+    this.stats = new AgentStats(
+      config.instanceId,
+      config.group,
+      config.topics.transactions,
+      { name: model.name, version: model.version, threshold: model.threshold },
+      quality,
+    );
+  }
+
+  get assigned(): number[] {
+    return this.#assigned;
+  }
+
+  readiness(): Record<string, boolean> {
+    return {
+      broker_connected: this.#connected,
+      model_loaded: true,
+      labels_caught_up: this.#labels.isCaughtUp,
+      partitions_assigned: this.#assigned.length > 0,
+      state_restored: this.#restored,
+    };
+  }
+
+  statsJson() {
+    return this.stats.toJson({
+      assigned: this.#assigned,
+      labelsApplied: this.#labels.applied,
+      exactlyOnce: this.#config.exactlyOnce,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { group, instanceId, topics, log } = this.#config;
+    const producer = this.#kafka.producer(
+      this.#config.exactlyOnce
+        ? {
+          transactionalId: `${group}.${instanceId}`,
+          idempotent: true,
+          maxInFlightRequests: 1,
+          allowAutoTopicCreation: false,
+        }
+        : { allowAutoTopicCreation: false },
+    );
+    this.#producer = producer;
+    await producer.connect();
+    await this.#labels.start(`${group}.labels.${instanceId}.${crypto.randomUUID().slice(0, 8)}`);
+
+    const consumer = this.#kafka.consumer({
+      groupId: group,
+      maxBytes: 8 << 20,
+      maxBytesPerPartition: 1 << 20,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      // An idle fetch returns after this long; it bounds how long SIGTERM waits for one.
+      maxWaitTimeInMs: 1_000,
+    });
+    this.#consumer = consumer;
+    consumer.on(consumer.events.CONNECT, () => (this.#connected = true));
+    consumer.on(consumer.events.DISCONNECT, () => (this.#connected = false));
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      const partitions = [...(e.payload.memberAssignment[topics.transactions] ?? [])].sort((a, b) =>
+        a - b
+      );
+      log.log("info", "assignment", { partitions, leader: e.payload.isLeader });
+      if (partitions.join() !== this.#assigned.join() || !this.#restored) {
+        this.#assigned = partitions;
+        this.#requestRestore();
+      }
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.stats.errors++;
+      log.log("error", "consumer_crash", {
+        error: e.payload.error.message,
+        restart: e.payload.restart,
+      });
+    });
+    await consumer.connect();
+    this.#connected = true;
+    await consumer.subscribe({ topic: topics.transactions, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: this.#config.concurrency,
+      eachBatch: (payload) => this.#onBatch(payload),
+    });
+  }
+
+  /** Finishes the batches in flight, commits them, leaves the group. */
+  async stop(): Promise<void> {
+    await Promise.all([this.#consumer?.disconnect(), this.#labels.stop()]);
+    await this.#producer?.disconnect();
+  }
+
+  async #onBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload,
+  ): Promise<void> {
+    await this.#labels.caughtUp;
+    await this.#restoring;
+    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const loop = this.#loops.pop()!;
+    this.#inFlight++;
+    try {
+      const { topic, partition, messages } = batch;
+      const max = this.#config.maxBatch;
+      for (let i = 0; i < messages.length; i += max) {
+        if (!isRunning() || isStale()) return;
+        const chunk = messages.length <= max ? messages : messages.slice(i, i + max);
+        const started = performance.now();
+        const out = await loop.score(topic, partition, chunk);
+        if (this.#config.testBatchCostMs > 0) {
+          await new Promise((r) => setTimeout(r, this.#config.testBatchCostMs));
+        }
+        const last = chunk[chunk.length - 1].offset;
+        const next = String(Number(last) + 1);
+        await this.#deliver(topic, partition, next, out.predictions, out.dlq);
+        resolveOffset(last);
+        const stats = this.stats;
+        stats.consumed.add(chunk.length);
+        stats.scored.add(out.rows);
+        stats.dlq.add(out.dlq.length);
+        for (const d of out.dlq) stats.recordDlq(String(d.headers!["fraudstream.reason"]));
+        stats.batches++;
+        stats.batchSize.observe(chunk.length);
+        stats.batchLatencyMs.observe(performance.now() - started);
+        for (let r = 0; r < out.rows; r++) {
+          stats.e2eLatencyMs.observe(out.latenciesMs[r]);
+          stats.quality.scored(out.transactionIds[r], out.scores[r]);
+        }
+        stats.lag.set(partition, Math.max(0, Number(batch.highWatermark) - Number(next)));
+        await heartbeat();
+      }
+    } catch (err) {
+      this.stats.errors++;
+      this.#config.log.log("error", "batch_failed", {
+        partition: batch.partition,
+        first_offset: batch.firstOffset(),
+        error: err instanceof Error ? err.message : String(err),
+      });
+      // The failed batch already went through the feature engine; rebuild before its retry.
+      this.#requestRestore();
+      throw err;
+    } finally {
+      this.#loops.push(loop);
+      if (--this.#inFlight === 0) { for (const resolve of this.#drained.splice(0)) resolve(); }
+    }
+  }
+
+  async #deliver(
+    topic: string,
+    partition: number,
+    nextOffset: string,
+    predictions: TopicMessages["messages"],
+    dlq: TopicMessages["messages"],
+  ): Promise<void> {
+    const topicMessages: TopicMessages[] = [];
+    if (predictions.length) {
+      topicMessages.push({ topic: this.#config.topics.predictions, messages: predictions });
+    }
+    if (dlq.length) topicMessages.push({ topic: this.#config.topics.dlq, messages: dlq });
+    const producer = this.#producer!;
+    if (this.#config.exactlyOnce) {
+      const run = this.#transactionQueue.then(async () => {
+        const tx = await producer.transaction();
+        try {
+          if (topicMessages.length) await tx.sendBatch({ topicMessages });
+          await tx.sendOffsets({
+            consumerGroupId: this.#config.group,
+            topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
+          });
+          await tx.commit();
+        } catch (err) {
+          await tx.abort().catch(() => {});
+          throw err;
+        }
+      });
+      this.#transactionQueue = run.catch(() => {});
+      return await run;
+    }
+    if (topicMessages.length) await producer.sendBatch({ topicMessages, acks: -1 });
+    await this.#consumer!.commitOffsets([{ topic, partition, offset: nextOffset }]);
+  }
+
+  /**
+   * Schedules a rebuild of the current assignment's state. Requests made while one is waiting
+   * for in-flight batches to finish share it: its reset comes after all of them anyway.
+   */
+  #requestRestore(): void {
+    this.#restored = false;
+    if (this.#restorePending) return;
+    this.#restorePending = true;
+    this.#restoring = this.#restoring.then(() => this.#restore()).catch((err) => {
+      this.#config.log.log("error", "restore_failed", {
+        error: err instanceof Error ? err.message : String(err),
+      });
+      this.#fail(err instanceof Error ? err : new Error(String(err)));
+    });
+  }
+
+  async #restore(): Promise<void> {
+    await this.#waitForDrain();
+    this.#restorePending = false;
+    const partitions = this.#assigned;
+    const started = performance.now();
+    const { group, instanceId, topics, log } = this.#config;
+    this.#engine.dropCustomers(() => true);
+    this.#duplicates.clear();
+    const admin = this.#kafka.admin();
+    await admin.connect();
+    const ends = new Map<number, number>();
+    try {
+      const [committed] = await admin.fetchOffsets({
+        groupId: group,
+        topics: [topics.transactions],
+      });
+      for (const p of committed?.partitions ?? []) {
+        if (partitions.includes(p.partition) && Number(p.offset) > 0) {
+          ends.set(p.partition, Number(p.offset));
+        }
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    const loop = this.#loops[0];
+    const messages = await readPartitionHistory(
+      this.#kafka,
+      topics.transactions,
+      ends,
+      `${group}.restore.${instanceId}.${crypto.randomUUID().slice(0, 8)}`,
+      (_partition, batch) => loop.replay(batch),
+    );
+    const ms = Math.round(performance.now() - started);
+    this.stats.lastRestore = { partitions, messages, ms };
+    this.stats.restores++;
+    this.#restored = !this.#restorePending;
+    log.log("info", "restore", { partitions, messages, ms });
+  }
+
+  #waitForDrain(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push(resolve));
+  }
+}

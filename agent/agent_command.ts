@@ -1,0 +1,195 @@
+import { hostname } from "node:os";
+import { defineCommand } from "../cli/command.ts";
+import { jsonLogger, parseLogLevel } from "../cli/json_log.ts";
+import { UsageError, UserFacingError } from "../cli/usage_error.ts";
+import { durationMs, hostPort, nonNegativeNumber, positiveInt } from "../cli/values.ts";
+import { FeatureEngine } from "../features/feature_engine.ts";
+import { DEFAULT_DUPLICATE_WINDOW } from "../transactions/duplicate_window.ts";
+import { startStatsServer } from "../http/stats_server.ts";
+import {
+  CONNECTION_FLAGS,
+  connectionSettings,
+  createKafka,
+  withinConnectTimeout,
+} from "../kafka/connection.ts";
+import { describeTopics, topicNames } from "../kafka/topics.ts";
+import { Agent } from "./agent.ts";
+import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
+
+/** How long SIGTERM may take: finish the batch, commit, leave the group. */
+const STOP_TIMEOUT_MS = 30_000;
+
+export const command = defineCommand({
+  name: "agent",
+  summary: "score the transactions topic in a consumer group and write predictions",
+  flags: {
+    ...CONNECTION_FLAGS,
+    group: {
+      type: "string",
+      value: "GROUP",
+      description: "consumer group of the agent fleet",
+      default: "fraudstream-agents",
+    },
+    "topic-prefix": {
+      type: "string",
+      value: "PREFIX",
+      description: "prefix of every topic name",
+      default: "",
+    },
+    model: {
+      type: "string",
+      value: "PATH",
+      description: "ONNX model file (default: the shipped model)",
+    },
+    http: {
+      type: "string",
+      value: "HOST:PORT",
+      description: "stats endpoint; port 0 picks one; 'off' disables",
+      default: "127.0.0.1:8080",
+    },
+    "instance-id": {
+      type: "string",
+      value: "ID",
+      description: "this agent's name in logs, stats and client ids (default HOST-PID)",
+    },
+    "exactly-once": {
+      type: "boolean",
+      description: "commit predictions and offsets in one Kafka transaction",
+    },
+    "max-batch": {
+      type: "string",
+      value: "N",
+      description: "most rows per model run",
+      default: "4096",
+    },
+    concurrency: {
+      type: "string",
+      value: "N",
+      description: "partitions scored at the same time",
+      default: "2",
+    },
+    "dedup-window": {
+      type: "string",
+      value: "N",
+      description: "recent transaction ids checked for duplicates",
+      default: String(DEFAULT_DUPLICATE_WINDOW),
+    },
+    "label-delay": {
+      type: "string",
+      value: "DURATION",
+      description: "event time before a label may feed features",
+      default: "7d",
+    },
+    "log-level": {
+      type: "string",
+      value: "LEVEL",
+      description: "debug | info | warn | error",
+      default: "info",
+    },
+    "test-batch-cost-ms": {
+      type: "string",
+      value: "MS",
+      description: "TESTING ONLY: sleep this long per model run",
+      default: "0",
+    },
+  },
+  examples: [
+    "fraudstream agent --brokers 127.0.0.1:9092 --http 127.0.0.1:8081",
+    "FRAUDSTREAM_BROKERS=b1:9092 FRAUDSTREAM_HTTP=0.0.0.0:8080 fraudstream agent --exactly-once",
+  ],
+}, async (flags) => {
+  const settings = await connectionSettings(flags);
+  const level = parseLogLevel(flags["log-level"]);
+  if (!level) {
+    throw new UsageError(`--log-level ${flags["log-level"]}: expected debug, info, warn or error`);
+  }
+  const instanceId = flags["instance-id"] ?? `${hostname()}-${Deno.pid}`;
+  const http = flags.http === "off" ? undefined : hostPort("http", flags.http);
+  const config = {
+    group: flags.group,
+    topics: topicNames(flags["topic-prefix"]),
+    instanceId,
+    exactlyOnce: flags["exactly-once"],
+    maxBatch: positiveInt("max-batch", flags["max-batch"]),
+    concurrency: positiveInt("concurrency", flags.concurrency),
+    dedupCapacity: positiveInt("dedup-window", flags["dedup-window"]),
+    testBatchCostMs: nonNegativeNumber("test-batch-cost-ms", flags["test-batch-cost-ms"]),
+    log: jsonLogger("agent", level),
+  };
+  const labelDelayMs = durationMs("label-delay", flags["label-delay"]);
+  if (labelDelayMs <= 0) throw new UsageError("--label-delay must be above zero");
+
+  const engine = new FeatureEngine({ labelDelayMs });
+  const model = await loadOnnxModel(flags.model ?? DEFAULT_MODEL_PATH, engine);
+  const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instanceId}` });
+
+  const admin = kafka.admin();
+  await withinConnectTimeout(settings, "reach Kafka", async () => {
+    await admin.connect();
+    await admin.describeCluster();
+  });
+  try {
+    const missing = (await describeTopics(admin, Object.values(config.topics))).filter((t) =>
+      t.partitions === 0
+    );
+    if (missing.length) {
+      throw new UserFacingError(
+        `missing topics ${missing.map((t) => t.topic).join(", ")} at ${
+          settings.brokers.join(",")
+        }: create them with fraudstream topics`,
+      );
+    }
+  } finally {
+    await admin.disconnect();
+  }
+
+  const agent = new Agent(kafka, config, engine, model);
+  const server = http
+    ? await startStatsServer(http, {
+      healthy: () => true,
+      readiness: () => agent.readiness(),
+      stats: () => agent.statsJson(),
+      metrics: () => agent.stats.toPrometheus(agent.assigned),
+    })
+    : undefined;
+  config.log.log("info", "start", {
+    instance: instanceId,
+    group: config.group,
+    brokers: settings.brokers,
+    topics: config.topics,
+    model: { name: model.name, version: model.version, threshold: model.threshold },
+    exactly_once: config.exactlyOnce,
+    http: server?.url ?? null,
+  });
+
+  const signal = new Promise<string>((resolve) => {
+    for (const sig of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(sig, () => resolve(sig));
+    }
+  });
+  await agent.start();
+  const received = await Promise.race([signal, agent.failed]).catch((err: Error) => err);
+  if (received instanceof Error) {
+    // The consumer gave up (e.g. fenced, or a restore that cannot read Kafka): exit non-zero so
+    // that systemd restarts the agent; its uncommitted batch is re-read by whoever owns it next.
+    config.log.log("error", "failed", { error: received.message });
+    await Promise.race([agent.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000))]);
+    await server?.shutdown();
+    return 1;
+  }
+  config.log.log("info", "stopping", { signal: received });
+  const stopped = await Promise.race([
+    agent.stop().then(() => true),
+    new Promise<boolean>((r) => setTimeout(() => r(false), STOP_TIMEOUT_MS)),
+  ]);
+  await server?.shutdown();
+  const s = agent.statsJson();
+  config.log.log(stopped ? "info" : "warn", "stop", {
+    clean: stopped,
+    consumed: s.consumed,
+    scored: s.scored,
+    dlq: s.dlq,
+    uptime_s: s.uptime_s,
+  });
+  return stopped ? 0 : 1;
+});

@@ -1,0 +1,178 @@
+import { PrometheusText } from "../http/prometheus.ts";
+import { RateMeter } from "../metrics/rate_meter.ts";
+import { RecentHistogram } from "../metrics/recent_histogram.ts";
+import type { OnlineQuality } from "./online_quality.ts";
+
+export interface RestoreReport {
+  partitions: number[];
+  messages: number;
+  ms: number;
+}
+
+/** Everything an agent counts, and its two renderings: /stats JSON and /metrics text. */
+export class AgentStats {
+  readonly startedAt = Date.now();
+  readonly consumed = new RateMeter();
+  readonly scored = new RateMeter();
+  readonly dlq = new RateMeter();
+  duplicates = 0;
+  errors = 0;
+  batches = 0;
+  readonly batchSize = new RecentHistogram();
+  readonly batchLatencyMs = new RecentHistogram();
+  readonly e2eLatencyMs = new RecentHistogram();
+  readonly dlqReasons = new Map<string, number>();
+  /** Lag per assigned partition of the transactions topic, as of its latest batch. */
+  readonly lag = new Map<number, number>();
+  lastRestore: RestoreReport | null = null;
+  restores = 0;
+
+  constructor(
+    readonly instance: string,
+    readonly group: string,
+    readonly topic: string,
+    readonly model: { name: string; version: string; threshold: number },
+    readonly quality: OnlineQuality,
+  ) {}
+
+  recordDlq(reason: string): void {
+    this.dlqReasons.set(reason, (this.dlqReasons.get(reason) ?? 0) + 1);
+    if (reason === "duplicate_transaction_id") this.duplicates++;
+  }
+
+  toJson(extra: { assigned: number[]; labelsApplied: number; exactlyOnce: boolean }) {
+    let totalLag = 0;
+    const partitions = [...this.lag.entries()].filter(([p]) => extra.assigned.includes(p))
+      .sort(([a], [b]) => a - b)
+      .map(([partition, lag]) => {
+        totalLag += lag;
+        return { topic: this.topic, partition, lag };
+      });
+    return {
+      role: "agent",
+      instance: this.instance,
+      group: this.group,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      model: this.model,
+      exactly_once: extra.exactlyOnce,
+      consumed: this.consumed.total,
+      scored: this.scored.total,
+      dlq: this.dlq.total,
+      duplicates: this.duplicates,
+      dlq_reasons: Object.fromEntries(this.dlqReasons),
+      errors: this.errors,
+      batches: this.batches,
+      rates: {
+        consumed: this.consumed.rates(),
+        scored: this.scored.rates(),
+        dlq: this.dlq.rates(),
+      },
+      batch: { size: this.batchSize.summary(), latency_ms: this.batchLatencyMs.summary() },
+      e2e_latency_ms: this.e2eLatencyMs.summary(),
+      lag: { total: totalLag, partitions },
+      assigned_partitions: extra.assigned,
+      restore: this.lastRestore,
+      labels_applied: extra.labelsApplied,
+      quality: this.quality.summary(),
+    };
+  }
+
+  toPrometheus(assigned: number[]): string {
+    const p = new PrometheusText();
+    const base = { instance: this.instance, group: this.group };
+    p.sample(
+      "fraudstream_agent_consumed_total",
+      "counter",
+      "Input messages consumed.",
+      this.consumed.total,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_scored_total",
+      "counter",
+      "Transactions scored into predictions.",
+      this.scored.total,
+      base,
+    );
+    for (const [reason, n] of this.dlqReasons) {
+      p.sample(
+        "fraudstream_agent_dlq_total",
+        "counter",
+        "Input messages sent to the DLQ, by reason.",
+        n,
+        { ...base, reason },
+      );
+    }
+    p.sample(
+      "fraudstream_agent_errors_total",
+      "counter",
+      "Batches that failed and were retried.",
+      this.errors,
+      base,
+    );
+    p.sample("fraudstream_agent_batches_total", "counter", "Batches scored.", this.batches, base);
+    p.sample(
+      "fraudstream_agent_scored_per_second",
+      "gauge",
+      "Scoring rate over the last 10 s.",
+      this.scored.rate(10),
+      base,
+    );
+    const q = (h: RecentHistogram) => {
+      const s = h.summary();
+      return { "0.5": s.p50 / 1000, "0.95": s.p95 / 1000, "0.99": s.p99 / 1000 };
+    };
+    p.summary(
+      "fraudstream_agent_batch_duration_seconds",
+      "Time to score and produce one batch.",
+      q(this.batchLatencyMs),
+      this.batchLatencyMs.total,
+    );
+    p.summary(
+      "fraudstream_agent_end_to_end_latency_seconds",
+      "From the input message timestamp to its prediction.",
+      q(this.e2eLatencyMs),
+      this.e2eLatencyMs.total,
+    );
+    for (const partition of assigned) {
+      p.sample(
+        "fraudstream_agent_consumer_lag",
+        "gauge",
+        "Messages behind the end of an assigned partition.",
+        this.lag.get(partition) ?? 0,
+        {
+          ...base,
+          topic: this.topic,
+          partition,
+        },
+      );
+    }
+    if (this.lastRestore) {
+      p.sample(
+        "fraudstream_agent_restore_seconds",
+        "gauge",
+        "Duration of the last state restore.",
+        this.lastRestore.ms / 1000,
+        base,
+      );
+    }
+    const quality = this.quality.summary();
+    if (quality.roc_auc !== null) {
+      p.sample(
+        "fraudstream_agent_online_roc_auc",
+        "gauge",
+        "ROC AUC over recently labelled predictions.",
+        quality.roc_auc,
+        base,
+      );
+    }
+    p.sample(
+      "fraudstream_agent_uptime_seconds",
+      "gauge",
+      "Seconds since start.",
+      (Date.now() - this.startedAt) / 1000,
+      base,
+    );
+    return p.toString();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * `deno task bench NAME`: runs one benchmark by name, so that each bench file stays a plain
+ * script (deno run bench/x_bench.ts works too) and the task list stays short.
+ */
+const BENCHES: Record<string, { file: string; summary: string }> = {
+  data: {
+    file: "./data_bench.ts",
+    summary: "generator, file reader and row parser throughput (rows/s)",
+  },
+  features: {
+    file: "./features_bench.ts",
+    summary: "feature engine rows/s, state bytes per customer, ONNX batch scoring rows/s",
+  },
+};
+
+const [name, ...args] = Deno.args;
+const bench = name !== undefined && Object.hasOwn(BENCHES, name) ? BENCHES[name] : undefined;
+if (!bench) {
+  const width = Math.max(...Object.keys(BENCHES).map((n) => n.length));
+  console.error(
+    [
+      name === undefined ? "usage: deno task bench NAME [args]" : `unknown benchmark "${name}"`,
+      "benchmarks:",
+      ...Object.entries(BENCHES).map(([n, b]) => `  ${n.padEnd(width)}  ${b.summary}`),
+    ].join("\n"),
+  );
+  Deno.exit(2);
+}
+const child = new Deno.Command(Deno.execPath(), {
+  args: ["run", "-A", new URL(bench.file, import.meta.url).pathname, ...args],
+  stdin: "inherit",
+  stdout: "inherit",
+  stderr: "inherit",
+}).spawn();
+Deno.exit((await child.status).code);

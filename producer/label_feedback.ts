@@ -1,0 +1,102 @@
+import type { Message } from "kafkajs";
+import { encodeLabel, type LabelRecord } from "../transactions/label_record.ts";
+import type { RowBatch } from "./file_reader.ts";
+
+/**
+ * Simulates the bank's investigations: the label of every transaction sent is published to the
+ * `labels` topic (key = terminal id) once the stream's event time has passed the transaction's
+ * event time + the label delay, never earlier. Pending labels wait in a FIFO of typed arrays in
+ * send order, which is event-time order for day files; a row older than the ones before it is
+ * published with them, i.e. late, never early.
+ */
+export class LabelFeedback {
+  published = 0;
+  private head = 0;
+  private tail = 0;
+  private transactionId: Float64Array = new Float64Array(1 << 14);
+  private customerId: Float64Array = new Float64Array(1 << 14);
+  private terminalId: Float64Array = new Float64Array(1 << 14);
+  private eventTimeMs: Float64Array = new Float64Array(1 << 14);
+  /** fraud in bit 2, scenario in bits 0-1. */
+  private label: Uint8Array = new Uint8Array(1 << 14);
+  private readonly record: LabelRecord = {
+    transactionId: 0,
+    customerId: 0,
+    terminalId: 0,
+    eventTimeMs: 0,
+    fraud: 0,
+    scenario: 0,
+  };
+
+  constructor(
+    readonly delayMs: number,
+    private readonly publish: (messages: Message[]) => Promise<void>,
+    private readonly maxPerPublish = 10_000,
+  ) {}
+
+  get pending(): number {
+    return this.tail - this.head;
+  }
+
+  /** Queues the labels of the good rows among batch rows [from, to). */
+  enqueue(batch: RowBatch, from: number, to: number): void {
+    for (let i = from; i < to; i++) {
+      if (batch.reason[i] !== null) continue;
+      if (this.tail === this.eventTimeMs.length) this.makeRoom();
+      const k = this.tail++;
+      this.transactionId[k] = batch.transactionId[i];
+      this.customerId[k] = batch.customerId[i];
+      this.terminalId[k] = batch.terminalId[i];
+      this.eventTimeMs[k] = batch.eventTimeMs[i];
+      this.label[k] = (batch.fraud[i] << 2) | batch.scenario[i];
+    }
+  }
+
+  /** Publishes every label due by event time nowMs; resolves once the broker has them. */
+  async publishDue(nowMs: number): Promise<number> {
+    const due = nowMs - this.delayMs;
+    let count = 0;
+    while (this.head < this.tail && this.eventTimeMs[this.head] <= due) {
+      const messages: Message[] = [];
+      const timestamp = String(Date.now());
+      while (
+        this.head < this.tail && this.eventTimeMs[this.head] <= due &&
+        messages.length < this.maxPerPublish
+      ) {
+        const k = this.head++;
+        const r = this.record;
+        r.transactionId = this.transactionId[k];
+        r.customerId = this.customerId[k];
+        r.terminalId = this.terminalId[k];
+        r.eventTimeMs = this.eventTimeMs[k];
+        r.fraud = (this.label[k] >> 2) as 0 | 1;
+        r.scenario = (this.label[k] & 3) as LabelRecord["scenario"];
+        messages.push({ key: String(r.terminalId), value: encodeLabel(r), timestamp });
+      }
+      await this.publish(messages);
+      this.published += messages.length;
+      count += messages.length;
+    }
+    return count;
+  }
+
+  /** Moves the live part to the front, growing the arrays when more than half is live. */
+  private makeRoom(): void {
+    const live = this.tail - this.head;
+    const size = live * 2 > this.eventTimeMs.length
+      ? this.eventTimeMs.length * 2
+      : this.eventTimeMs.length;
+    const move = <T extends Float64Array | Uint8Array>(a: T, fresh: (n: number) => T): T => {
+      const b = size === a.length ? a : fresh(size);
+      b.set(a.subarray(this.head, this.tail), 0);
+      return b;
+    };
+    this.transactionId = move(this.transactionId, (n) => new Float64Array(n));
+    this.customerId = move(this.customerId, (n) => new Float64Array(n));
+    this.terminalId = move(this.terminalId, (n) => new Float64Array(n));
+    this.eventTimeMs = move(this.eventTimeMs, (n) => new Float64Array(n));
+    this.label = move(this.label, (n) => new Uint8Array(n));
+    this.head = 0;
+    this.tail = live;
+  }
+}

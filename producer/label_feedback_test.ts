@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import type { Message } from "kafkajs";
+import { LabelFeedback } from "./label_feedback.ts";
+import { RowBatch } from "./file_reader.ts";
+import { newTransaction } from "../transactions/transaction.ts";
+import { decodeLabel } from "../transactions/label_record.ts";
+
+const DAY = 86_400_000;
+
+function batchOf(times: number[]): RowBatch {
+  const batch = new RowBatch(times.length + 1);
+  const tx = newTransaction();
+  times.forEach((t, i) => {
+    Object.assign(tx, {
+      transactionId: i,
+      customerId: 100 + i,
+      terminalId: 200 + i,
+      eventTimeMs: t,
+      fraud: i % 2,
+      scenario: i % 2 ? 2 : 0,
+    });
+    batch.addGood(i + 2, 0, 0, tx, 0);
+  });
+  batch.addRejected(times.length + 2, 0, 0, "bad_amount");
+  return batch;
+}
+
+Deno.test("labels: published only once their delay has passed in event time", async () => {
+  const sent: Message[][] = [];
+  const feedback = new LabelFeedback(7 * DAY, (m) => {
+    sent.push(m);
+    return Promise.resolve();
+  }, 2);
+  const batch = batchOf([0, 1000, DAY, 2 * DAY]);
+  feedback.enqueue(batch, 0, batch.count);
+  assert.equal(feedback.pending, 4);
+  assert.equal(await feedback.publishDue(7 * DAY - 1), 0);
+  assert.equal(await feedback.publishDue(7 * DAY + 1000), 2);
+  assert.equal(await feedback.publishDue(8 * DAY), 1);
+  assert.equal(feedback.pending, 1);
+  assert.equal(feedback.published, 3);
+  assert.deepEqual(sent.map((m) => m.length), [2, 1]);
+  const first = sent[1][0];
+  assert.equal(first.key, "202");
+  assert.deepEqual(decodeLabel(String(first.value)), {
+    transactionId: 2,
+    customerId: 102,
+    terminalId: 202,
+    eventTimeMs: DAY,
+    fraud: 0,
+    scenario: 0,
+  });
+  assert.equal(decodeLabel(String(sent[0][1].value))?.scenario, 2);
+});
+
+Deno.test("labels: the queue grows and compacts without losing order", async () => {
+  const got: number[] = [];
+  const feedback = new LabelFeedback(0, (m) => {
+    for (const x of m) got.push(decodeLabel(String(x.value))!.transactionId);
+    return Promise.resolve();
+  });
+  const times = Array.from({ length: 1000 }, (_, i) => i);
+  const batch = batchOf(times);
+  let expected = 0;
+  for (let round = 0; round < 100; round++) {
+    feedback.enqueue(batch, 0, batch.count);
+    await feedback.publishDue(round % 3 === 0 ? 499 : 999);
+    expected += 1000;
+  }
+  await feedback.publishDue(1000);
+  assert.equal(got.length, expected);
+  assert.ok(got.every((id, k) => id === k % 1000));
+  assert.equal(feedback.pending, 0);
+});

@@ -1,0 +1,287 @@
+import { Buffer } from "node:buffer";
+import { hostname } from "node:os";
+import type { Message, Producer } from "kafkajs";
+import { defineCommand } from "../cli/command.ts";
+import { jsonLogger } from "../cli/json_log.ts";
+import { UsageError, UserFacingError } from "../cli/usage_error.ts";
+import { durationMs, hostPort, positiveInt, positiveNumber } from "../cli/values.ts";
+import { startStatsServer, type StatsServer } from "../http/stats_server.ts";
+import {
+  CONNECTION_FLAGS,
+  connectionSettings,
+  createKafka,
+  errorText,
+  withinConnectTimeout,
+} from "../kafka/connection.ts";
+import { topicNames } from "../kafka/topics.ts";
+import { utcDateFlag } from "./date_flag.ts";
+import { expandInputs, FileReader } from "./file_reader.ts";
+import { LabelFeedback } from "./label_feedback.ts";
+import { ProducerStats } from "./producer_stats.ts";
+import { createPacer, type PaceSpec } from "./rate_pacer.ts";
+
+export const command = defineCommand({
+  name: "produce",
+  summary: "replay day files into the transactions topic at a controlled rate, with label feedback",
+  usage: "[flags] FILE|DIR|GLOB...",
+  flags: {
+    ...CONNECTION_FLAGS,
+    "topic-prefix": {
+      type: "string",
+      value: "PREFIX",
+      description: "prefix of every topic name",
+      default: "",
+    },
+    rate: { type: "string", value: "N", description: "constant rate, messages per second" },
+    ramp: {
+      type: "string",
+      value: "R1,R2,...",
+      description: "stepped rates (messages/s), each held --step-seconds, then stop",
+    },
+    "step-seconds": {
+      type: "string",
+      value: "T",
+      description: "duration of each --ramp step",
+      default: "60",
+    },
+    "replay-speed": {
+      type: "string",
+      value: "X",
+      description: "replay in event time, X times faster than it happened",
+    },
+    limit: { type: "string", value: "N", description: "stop after N messages" },
+    "max-batch": {
+      type: "string",
+      value: "N",
+      description: "most messages per send call",
+      default: "5000",
+    },
+    "skip-rejected": {
+      type: "boolean",
+      description:
+        "do not forward lines the reader rejects (by default they go, as the feed would)",
+    },
+    "label-delay": {
+      type: "string",
+      value: "DURATION",
+      description: "event time after which a transaction's label is published",
+      default: "7d",
+    },
+    "no-labels": { type: "boolean", description: "publish no labels" },
+    "dataset-start": {
+      type: "string",
+      value: "YYYY-MM-DD",
+      description: "origin of tx_time_seconds (else learnt from the first complete row)",
+    },
+    http: {
+      type: "string",
+      value: "HOST:PORT",
+      description: "stats endpoint; port 0 picks one; 'off' disables",
+      default: "127.0.0.1:8079",
+    },
+    "instance-id": {
+      type: "string",
+      value: "ID",
+      description: "name in logs, stats and client id (default HOST-PID)",
+    },
+  },
+  examples: [
+    "fraudstream produce --brokers 127.0.0.1:9092 --rate 400 data/",
+    "fraudstream produce --brokers 127.0.0.1:9092 --ramp 100,200,400,800 --step-seconds 60 data/",
+    "fraudstream produce --brokers 127.0.0.1:9092 --replay-speed 3600 'data/2018-04-0*.txt'",
+  ],
+}, async (flags, positionals) => {
+  if (positionals.length === 0) {
+    throw new UsageError("produce: name the day files, directories or globs to send");
+  }
+  const pace = paceSpec(flags);
+  const limit = flags.limit === undefined ? Infinity : positiveInt("limit", flags.limit);
+  const maxBatch = positiveInt("max-batch", flags["max-batch"]);
+  const labelDelayMs = durationMs("label-delay", flags["label-delay"]);
+  const http = flags.http === "off" ? undefined : hostPort("http", flags.http);
+  const originMs = flags["dataset-start"] === undefined
+    ? undefined
+    : utcDateFlag("dataset-start", flags["dataset-start"]);
+  const settings = await connectionSettings(flags);
+  const files = await expandInputs(positionals);
+  const instance = flags["instance-id"] ?? `${hostname()}-${Deno.pid}`;
+  const topics = topicNames(flags["topic-prefix"]);
+  const log = jsonLogger("producer");
+
+  const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instance}` });
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const send = async (topic: string, messages: Message[]) => {
+    try {
+      await producer.send({ topic, acks: -1, messages });
+    } catch (err) {
+      throw new UserFacingError(`cannot send to ${topic}: ${errorText(err)}`);
+    }
+  };
+  const labels = flags["no-labels"]
+    ? undefined
+    : new LabelFeedback(labelDelayMs, (m) => send(topics.labels, m));
+  const reader = new FileReader(files, { originMs, batchRows: maxBatch });
+  const pacer = createPacer(pace);
+  const stats = new ProducerStats(instance, topics.transactions, reader.stats, pacer, labels);
+
+  let server: StatsServer | undefined;
+  if (http) {
+    try {
+      server = await startStatsServer(http, stats);
+    } catch (err) {
+      throw new UserFacingError(`--http ${flags.http}: ${errorText(err)}`);
+    }
+  }
+  let stopping = false;
+  const stop = () => (stopping = true);
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+  const progress = new Progress(stats, log);
+  try {
+    await withinConnectTimeout(settings, "connect the producer", () => producer.connect());
+    stats.connected = true;
+    log.log("info", "started", {
+      files: files.length,
+      topic: topics.transactions,
+      pace,
+      stats_url: server?.url ?? null,
+    });
+    const messages: Message[] = [];
+    let sent = 0;
+    outer: for await (const batch of reader.batches()) {
+      stats.currentFile = batch.file;
+      let i = 0;
+      while (i < batch.count) {
+        if (stopping || sent >= limit || pacer.finished()) break outer;
+        const n = pacer.allow(Math.min(batch.count - i, limit - sent), batch.eventTimeMs, i);
+        if (n === 0) {
+          progress.tick();
+          await sleep(pacer.waitMs(batch.eventTimeMs[i]));
+          continue;
+        }
+        const timestamp = String(Date.now());
+        let lastEventTime = NaN;
+        for (let k = i; k < i + n; k++) {
+          const good = batch.reason[k] === null;
+          if (!good && flags["skip-rejected"]) continue;
+          // A copy: the batch's bytes are reused for the next batch while kafkajs holds these.
+          const value = Buffer.from(batch.buf.subarray(batch.lineStart[k], batch.lineEnd[k]));
+          messages.push({ key: good ? String(batch.customerId[k]) : null, value, timestamp });
+          if (good) lastEventTime = batch.eventTimeMs[k];
+          else stats.rejectedSent++;
+        }
+        labels?.enqueue(batch, i, i + n);
+        i += n;
+        sent += n;
+        if (messages.length > 0) {
+          const t0 = performance.now();
+          await send(topics.transactions, messages);
+          stats.sendLatencyMs.observe(performance.now() - t0);
+          stats.sent.add(messages.length);
+          messages.length = 0;
+        }
+        if (!(lastEventTime <= stats.eventTimeMs)) stats.eventTimeMs = lastEventTime;
+        if (labels && !Number.isNaN(stats.eventTimeMs)) await labels.publishDue(stats.eventTimeMs);
+        progress.tick();
+      }
+    }
+    stats.done = true;
+    progress.finish(
+      stopping
+        ? "stopped"
+        : sent >= limit
+        ? "limit reached"
+        : pacer.finished()
+        ? "ramp finished"
+        : "input finished",
+    );
+    return 0;
+  } finally {
+    Deno.removeSignalListener("SIGINT", stop);
+    Deno.removeSignalListener("SIGTERM", stop);
+    await disconnect(producer);
+    await server?.shutdown();
+  }
+});
+
+/** Progress: a rewritten line on a terminal, a JSON log line every 10 s otherwise. */
+class Progress {
+  private readonly tty = Deno.stderr.isTerminal();
+  private last = performance.now();
+
+  constructor(
+    private readonly stats: ProducerStats,
+    private readonly log: ReturnType<typeof jsonLogger>,
+  ) {}
+
+  tick(): void {
+    const now = performance.now();
+    if (now - this.last < (this.tty ? 1000 : 10_000)) return;
+    this.last = now;
+    if (this.tty) {
+      const s = this.stats.stats();
+      const target = s.target_rate === null ? "" : ` (target ${s.target_rate}/s)`;
+      const labels = s.labels ? `, labels ${s.labels.published}` : "";
+      const line = `sent ${s.sent} at ${Math.round(s.rates.sent["1s"])}/s${target}` +
+        `, rejected lines ${s.reader.rejected}${labels}, event time ${s.event_time ?? "-"}`;
+      Deno.stderr.writeSync(new TextEncoder().encode(`\r\x1b[K${line}`));
+    } else {
+      this.log.log("info", "progress", this.summary());
+    }
+  }
+
+  finish(why: string): void {
+    if (this.tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
+    this.log.log("info", "done", { why, ...this.summary() });
+  }
+
+  private summary() {
+    const s = this.stats.stats();
+    return {
+      sent: s.sent,
+      rate_10s: s.rates.sent["10s"],
+      target_rate: s.target_rate,
+      rejected_lines: s.reader.rejected,
+      repaired: s.reader.repaired,
+      labels: s.labels,
+      event_time: s.event_time,
+      file: s.file,
+    };
+  }
+}
+
+function paceSpec(flags: {
+  rate?: string;
+  ramp?: string;
+  "replay-speed"?: string;
+  "step-seconds": string;
+}): PaceSpec {
+  const given = [flags.rate, flags.ramp, flags["replay-speed"]].filter((f) => f !== undefined);
+  if (given.length > 1) {
+    throw new UsageError("produce: give at most one of --rate, --ramp, --replay-speed");
+  }
+  if (flags.rate !== undefined) {
+    return { kind: "constant", rate: positiveNumber("rate", flags.rate) };
+  }
+  if (flags["replay-speed"] !== undefined) {
+    return { kind: "replay", speed: positiveNumber("replay-speed", flags["replay-speed"]) };
+  }
+  if (flags.ramp !== undefined) {
+    const rates = flags.ramp.split(",").map((r) => positiveNumber("ramp", r));
+    const stepMs = positiveNumber("step-seconds", flags["step-seconds"]) * 1000;
+    return { kind: "ramp", rates, stepMs };
+  }
+  return { kind: "unlimited" };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function disconnect(producer: Producer): Promise<void> {
+  try {
+    await producer.disconnect();
+  } catch {
+    // Already failing or stopping: the broker drops the connection on its side anyway.
+  }
+}

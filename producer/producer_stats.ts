@@ -1,0 +1,125 @@
+import { PrometheusText } from "../http/prometheus.ts";
+import type { StatsSource } from "../http/stats_server.ts";
+import { RateMeter } from "../metrics/rate_meter.ts";
+import { RecentHistogram } from "../metrics/recent_histogram.ts";
+import type { ReaderStats } from "./file_reader.ts";
+import type { LabelFeedback } from "./label_feedback.ts";
+import type { Pacer } from "./rate_pacer.ts";
+
+/** What the producer reports on /stats, /metrics, its progress line and its JSON logs. */
+export class ProducerStats implements StatsSource {
+  readonly sent = new RateMeter();
+  readonly sendLatencyMs = new RecentHistogram();
+  readonly startedAt = Date.now();
+  connected = false;
+  done = false;
+  /** Lines sent that the reader rejected (forwarded so the agents' DLQ path sees them). */
+  rejectedSent = 0;
+  /** Latest event time sent (epoch ms), NaN before the first row. */
+  eventTimeMs = NaN;
+  currentFile = "";
+
+  constructor(
+    readonly instance: string,
+    readonly topic: string,
+    private readonly reader: ReaderStats,
+    private readonly pacer: Pacer,
+    private readonly labels: LabelFeedback | undefined,
+  ) {}
+
+  healthy(): boolean {
+    return true;
+  }
+
+  readiness(): Record<string, boolean> {
+    return { broker_connected: this.connected, sending: !this.done };
+  }
+
+  stats() {
+    const target = this.pacer.targetRate();
+    return {
+      role: "producer",
+      instance: this.instance,
+      topic: this.topic,
+      uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
+      sent: this.sent.total,
+      rejected_sent: this.rejectedSent,
+      rates: { sent: this.sent.rates() },
+      target_rate: Number.isNaN(target) ? null : target,
+      send_latency_ms: this.sendLatencyMs.summary(),
+      event_time: Number.isNaN(this.eventTimeMs) ? null : new Date(this.eventTimeMs).toISOString(),
+      file: this.currentFile,
+      reader: this.reader,
+      labels: this.labels
+        ? { published: this.labels.published, pending: this.labels.pending }
+        : null,
+      done: this.done,
+    };
+  }
+
+  metrics(): string {
+    const p = new PrometheusText();
+    const base = { instance: this.instance, topic: this.topic };
+    p.sample(
+      "fraudstream_producer_sent_total",
+      "counter",
+      "Messages sent to the transactions topic.",
+      this.sent.total,
+      base,
+    );
+    p.sample(
+      "fraudstream_producer_sent_per_second",
+      "gauge",
+      "Send rate over the last 10 s.",
+      this.sent.rate(10),
+      base,
+    );
+    const target = this.pacer.targetRate();
+    if (!Number.isNaN(target)) {
+      p.sample("fraudstream_producer_target_rate", "gauge", "Rate aimed at.", target, base);
+    }
+    for (const [reason, n] of Object.entries(this.reader.rejectedBy)) {
+      if (n === 0) continue;
+      p.sample(
+        "fraudstream_producer_rejected_lines_total",
+        "counter",
+        "Input lines the reader rejected, by reason.",
+        n,
+        { ...base, reason },
+      );
+    }
+    for (const [repair, n] of Object.entries(this.reader.repaired)) {
+      p.sample(
+        "fraudstream_producer_repaired_rows_total",
+        "counter",
+        "Input rows the cleaning rules repaired, by repair.",
+        n,
+        { ...base, repair },
+      );
+    }
+    if (this.labels) {
+      p.sample(
+        "fraudstream_producer_labels_published_total",
+        "counter",
+        "Labels published after their delay.",
+        this.labels.published,
+        base,
+      );
+      p.sample(
+        "fraudstream_producer_labels_pending",
+        "gauge",
+        "Labels waiting for their delay to pass.",
+        this.labels.pending,
+        base,
+      );
+    }
+    const s = this.sendLatencyMs.summary();
+    p.summary(
+      "fraudstream_producer_send_duration_seconds",
+      "Time for one send call to be acknowledged.",
+      { "0.5": s.p50 / 1000, "0.95": s.p95 / 1000, "0.99": s.p99 / 1000 },
+      this.sendLatencyMs.total,
+    );
+    return p.toString();
+  }
+}

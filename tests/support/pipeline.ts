@@ -1,0 +1,184 @@
+import type { Kafka, KafkaMessage } from "kafkajs";
+import { runCli, testBrokers } from "./kafka.ts";
+
+/** The end-to-end pieces tests combine: data files, the producer, agent processes, topic reads. */
+
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+export async function generateData(dir: string, args: string[]): Promise<string[]> {
+  const out = await runCli(["generate", "--out", dir, ...args]);
+  if (out.code !== 0) throw new Error(`generate failed: ${out.stderr}`);
+  return [...Deno.readDirSync(dir)].map((e) => `${dir}/${e.name}`).filter((f) => f.endsWith(".txt"))
+    .sort();
+}
+
+/** Runs `fraudstream produce` to the end of the files; returns how many messages it sent. */
+export async function produceFiles(
+  prefix: string,
+  files: string[],
+  args: string[] = [],
+): Promise<number> {
+  const out = await runCli([
+    "produce",
+    "--topic-prefix",
+    prefix,
+    "--http",
+    "off",
+    ...args,
+    ...files,
+  ], {
+    FRAUDSTREAM_BROKERS: (await testBrokers()).join(","),
+  });
+  if (out.code !== 0) throw new Error(`produce failed: ${out.stderr}`);
+  const done =
+    out.stderr.split("\n").filter((l) => l.includes('"event":"done"')).map((l) => JSON.parse(l))[0];
+  return done.sent;
+}
+
+export interface AgentProcess {
+  url: string;
+  instance: string;
+  child: Deno.ChildProcess;
+  log: string[];
+  stats(): Promise<Record<string, unknown> & { consumed: number; scored: number; dlq: number }>;
+  /** SIGTERM and wait: the agent's clean stop. */
+  stop(): Promise<number>;
+  /** SIGKILL: a crash, nothing flushed. */
+  kill(): Promise<void>;
+}
+
+/** Starts `fraudstream agent` as its own process (as on a VM) and waits for its stats URL. */
+export async function startAgent(
+  prefix: string,
+  group: string,
+  args: string[] = [],
+): Promise<AgentProcess> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      MAIN,
+      "agent",
+      "--topic-prefix",
+      prefix,
+      "--group",
+      group,
+      "--http",
+      "127.0.0.1:0",
+      ...args,
+    ],
+    env: { FRAUDSTREAM_BROKERS: (await testBrokers()).join(",") },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const log: string[] = [];
+  let resolveStart!: (line: { http: string; instance: string }) => void;
+  const started = new Promise<{ http: string; instance: string }>((r) => (resolveStart = r));
+  (async () => {
+    let rest = "";
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+      rest += chunk;
+      const lines = rest.split("\n");
+      rest = lines.pop()!;
+      for (const line of lines) {
+        log.push(line);
+        if (line.includes('"event":"start"')) resolveStart(JSON.parse(line));
+      }
+    }
+  })();
+  const exited = child.status.then((s) => {
+    throw new Error(`agent exited with ${s.code} before starting: ${log.join("\n")}`);
+  });
+  const start = await Promise.race([started, exited]);
+  exited.catch(() => {});
+  return {
+    url: start.http,
+    instance: start.instance,
+    child,
+    log,
+    stats: () => fetch(`${start.http}/stats`).then((r) => r.json()),
+    stop: async () => {
+      child.kill("SIGTERM");
+      return (await child.status).code;
+    },
+    kill: async () => {
+      child.kill("SIGKILL");
+      await child.status;
+    },
+  };
+}
+
+/** Polls until `done()` holds, failing with `what` after the timeout. */
+export async function waitFor(
+  what: string,
+  done: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** Every message of a topic up to its end offsets at call time (read_committed by default). */
+export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<number, number>();
+  for (const p of await admin.fetchTopicOffsets(topic)) ends.set(p.partition, Number(p.high));
+  const groupId = `test-reader-${crypto.randomUUID()}`;
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+  const messages: KafkaMessage[] = [];
+  const position = new Map<number, number>();
+  let lastBatchAt = Date.now();
+  // A transaction's commit marker takes the last offset but is no message: within one of the
+  // end and quiet for a while counts as read to the end.
+  const complete = () =>
+    [...ends].every(([p, end]) => {
+      const at = position.get(p) ?? 0;
+      return at >= end || (at >= end - 1 && Date.now() - lastBatchAt > 1500);
+    });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: ({ batch }) => {
+      lastBatchAt = Date.now();
+      for (const m of batch.messages) {
+        if (Number(m.offset) < ends.get(batch.partition)!) messages.push(m);
+      }
+      position.set(
+        batch.partition,
+        Math.max(Number(batch.lastOffset()) + 1, position.get(batch.partition) ?? 0),
+      );
+      return Promise.resolve();
+    },
+  });
+  await waitFor(`${topic} read to its end`, () => Promise.resolve(complete()));
+  await consumer.disconnect();
+  await admin.deleteGroups([groupId]).catch(() => {});
+  await admin.disconnect();
+  return messages;
+}
+
+/** Transaction id of a raw input line (its first field), or the whole line when it has none. */
+export function inputId(line: string): string {
+  const first = line.split(",")[0];
+  return /^\d+$/.test(first) ? first : `raw:${line}`;
+}
+
+/** Raw lines the producer sends for these files (header lines are not sent). */
+export function inputLines(files: string[]): string[] {
+  return files.flatMap((f) =>
+    Deno.readTextFileSync(f).split("\n").filter((l) => l !== "" && !l.startsWith("#"))
+  );
+}
+
+export function multiset(values: string[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of values) m.set(v, (m.get(v) ?? 0) + 1);
+  return m;
+}
