@@ -24,6 +24,8 @@ export interface AgentConfig {
   log: Logger;
 }
 
+const BROKER_SILENCE_MS = 5_000;
+
 type BatchPayload = {
   batch: Batch;
   resolveOffset: (offset: string) => void;
@@ -56,7 +58,8 @@ export class Agent {
   #assigned: number[] = [];
   #restoring: Promise<void> = Promise.resolve();
   #restored = false;
-  #connected = false;
+  /** Last answer from the brokers to the consumer (fetch or heartbeat), for readiness. */
+  #lastBrokerContact = 0;
   #inFlight = 0;
   #drained: (() => void)[] = [];
   /** A producer runs one transaction at a time: exactly-once deliveries queue here. */
@@ -92,7 +95,8 @@ export class Agent {
 
   readiness(): Record<string, boolean> {
     return {
-      broker_connected: this.#connected,
+      // Idle fetches return every second (maxWaitTimeInMs), so silence means the brokers are away.
+      broker_connected: Date.now() - this.#lastBrokerContact < BROKER_SILENCE_MS,
       model_loaded: true,
       labels_caught_up: this.#labels.isCaughtUp,
       partitions_assigned: this.#assigned.length > 0,
@@ -134,8 +138,10 @@ export class Agent {
       maxWaitTimeInMs: 1_000,
     });
     this.#consumer = consumer;
-    consumer.on(consumer.events.CONNECT, () => (this.#connected = true));
-    consumer.on(consumer.events.DISCONNECT, () => (this.#connected = false));
+    const contact = () => (this.#lastBrokerContact = Date.now());
+    consumer.on(consumer.events.CONNECT, contact);
+    consumer.on(consumer.events.FETCH, contact);
+    consumer.on(consumer.events.HEARTBEAT, contact);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       const partitions = [...(e.payload.memberAssignment[topics.transactions] ?? [])].sort((a, b) =>
         a - b
@@ -154,7 +160,6 @@ export class Agent {
       });
     });
     await consumer.connect();
-    this.#connected = true;
     await consumer.subscribe({ topic: topics.transactions, fromBeginning: true });
     await consumer.run({
       autoCommit: false,

@@ -5,6 +5,12 @@ import { HEADER, RowState } from "../transactions/row_fields.ts";
 import type { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { newTransaction } from "../transactions/transaction.ts";
 
+/**
+ * A transaction row is about 60 bytes; anything past this is not one, and parsing it would only
+ * cost time. DLQ'd as line_too_long, like the file reader's over-long lines.
+ */
+export const MAX_MESSAGE_BYTES = 4096;
+
 /** What the scoring loop needs from a model: one call per batch. */
 export interface BatchScorer {
   readonly name: string;
@@ -126,6 +132,7 @@ export class ScoringLoop {
   /** Parses into #tx; null when it is a scoreable, first-seen transaction. */
   #read(value: Buffer | null): DlqReason | null {
     if (value === null || value.length === 0) return "empty_message";
+    if (value.length > MAX_MESSAGE_BYTES) return "line_too_long";
     const outcome = parseRow(value, 0, value.length, this.#tx, this.#rowState);
     if (outcome === HEADER) return "header_line";
     if (outcome !== null) return outcome;

@@ -3,6 +3,10 @@
  * script (deno run bench/x_bench.ts works too) and the task list stays short.
  */
 const BENCHES: Record<string, { file: string; summary: string }> = {
+  agent: {
+    file: "./agent_bench.ts",
+    summary: "one agent end to end vs kafkajs consume-only (tx/s, ratio), latency at 400 tx/s",
+  },
   data: {
     file: "./data_bench.ts",
     summary: "generator, file reader and row parser throughput (rows/s)",

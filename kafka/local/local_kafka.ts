@@ -38,6 +38,8 @@ export interface LocalKafka {
   dir: string;
   /** Stops one node (for failover tests); its data stays. */
   stopNode(index: number): Promise<void>;
+  /** Starts a stopped node again on the same ports and data, and waits until it answers. */
+  restartNode(index: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -96,15 +98,17 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
         ...(opts.sasl ? scramFormatArgs() : []),
       ]);
     }
-    for (let i = 0; i < nodes; i++) {
+    const startNode = (i: number) => {
       const nodeDir = `${dir}/node-${i + 1}`;
       children[i] = spawnJava(libs, nodeDir, opts.heap ?? "512m", [
         "kafka.Kafka",
         `${nodeDir}/server.properties`,
       ]);
-    }
+    };
+    for (let i = 0; i < nodes; i++) startNode(i);
     const brokers = ports.map((p) => `127.0.0.1:${p.plaintext}`);
-    await waitUntilAnswering(brokers, children, dir, opts.startTimeoutMs ?? 90_000);
+    const timeoutMs = opts.startTimeoutMs ?? 90_000;
+    await waitUntilAnswering(brokers, children, dir, timeoutMs);
     return {
       brokers,
       saslBrokers: opts.sasl ? ports.map((p) => `127.0.0.1:${p.sasl}`) : [],
@@ -112,6 +116,11 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
       users: opts.sasl ? SCRAM_USERS : [],
       dir,
       stopNode,
+      restartNode: async (i: number) => {
+        if (children[i]) return;
+        startNode(i);
+        await waitUntilAnswering(brokers, children, dir, timeoutMs);
+      },
       stop,
     };
   } catch (err) {

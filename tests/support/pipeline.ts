@@ -52,6 +52,7 @@ export async function startAgent(
   prefix: string,
   group: string,
   args: string[] = [],
+  brokers?: string[],
 ): Promise<AgentProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -67,7 +68,7 @@ export async function startAgent(
       "127.0.0.1:0",
       ...args,
     ],
-    env: { FRAUDSTREAM_BROKERS: (await testBrokers()).join(",") },
+    env: { FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(",") },
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -1,0 +1,234 @@
+import { parseArgs } from "node:util";
+import { Kafka, logLevel } from "kafkajs";
+import { startLocalFleet } from "../capacity/agent_fleet.ts";
+import { readGroupPosition } from "../capacity/lag_sampler.ts";
+import { selfCommand } from "../capacity/self_command.ts";
+import { ensureTopics, topicNames } from "../kafka/topics.ts";
+import { startLocalKafka } from "../kafka/local/local_kafka.ts";
+import "../kafka/kafkajs_warning_filter.ts";
+
+/**
+ * `deno task bench agent`: one scoring agent against the local broker.
+ *
+ * 1. A topic is preloaded with generated transactions (and their labels).
+ * 2. Consume-only baseline: a bare kafkajs consumer group reads it all, committing per batch.
+ * 3. End to end: one `fraudstream agent` process scores the same topic in a fresh group; its
+ *    rate is measured from Kafka (committed offsets), from its first commit to the last.
+ * 4. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
+ *    end-to-end percentiles (prediction time minus the input message's timestamp).
+ * Everything runs side by side in one run on one machine, so the ratio is the figure to trust.
+ */
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    customers: { type: "string", default: "5000" },
+    terminals: { type: "string", default: "10000" },
+    days: { type: "string", default: "30" },
+    partitions: { type: "string", default: "6" },
+    "latency-rate": { type: "string", default: "400" },
+    "latency-seconds": { type: "string", default: "30" },
+    "agent-args": { type: "string", default: "" },
+  },
+  strict: true,
+});
+
+const external = Deno.env.get("FRAUDSTREAM_BROKERS");
+const local = external ? undefined : await startLocalKafka();
+const brokers = external ?? local!.brokers.join(",");
+const kafka = new Kafka({
+  brokers: brokers.split(","),
+  clientId: "bench",
+  logLevel: logLevel.NOTHING,
+});
+const work = await Deno.makeTempDir({ prefix: "fraudstream-bench-agent-" });
+const run = crypto.randomUUID().slice(0, 8);
+const [cmd, ...prefixArgs] = selfCommand();
+
+async function fraudstream(args: string[]): Promise<string> {
+  const out = await new Deno.Command(cmd, {
+    args: [...prefixArgs, ...args],
+    env: { FRAUDSTREAM_BROKERS: brokers },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(out.stderr) + new TextDecoder().decode(out.stdout);
+  if (!out.success) throw new Error(`fraudstream ${args[0]} failed: ${text}`);
+  return text;
+}
+
+async function freshTopics(name: string): Promise<string> {
+  const prefix = `bench.${run}.${name}.`;
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, topicNames(prefix), {
+    partitions: Number(values.partitions),
+    replicationFactor: 1,
+  });
+  await admin.disconnect();
+  return prefix;
+}
+
+async function consumeOnly(topic: string, total: number): Promise<number> {
+  const consumer = kafka.consumer({
+    groupId: `bench-consume-only-${run}`,
+    maxBytes: 8 << 20,
+    maxWaitTimeInMs: 1000,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let seen = 0;
+  let first = 0;
+  const done = new Promise<number>((resolve) => {
+    consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch, resolveOffset }) => {
+        if (first === 0) first = performance.now();
+        seen += batch.messages.length;
+        const last = batch.lastOffset();
+        await consumer.commitOffsets([{
+          topic,
+          partition: batch.partition,
+          offset: String(Number(last) + 1),
+        }]);
+        resolveOffset(last);
+        if (seen >= total) resolve(performance.now() - first);
+      },
+    });
+  });
+  const ms = await done;
+  await consumer.disconnect();
+  return (total / ms) * 1000;
+}
+
+async function agentEndToEnd(
+  prefix: string,
+  total: number,
+): Promise<{ rate: number; stats: Record<string, unknown> }> {
+  const group = `bench-agent-${run}`;
+  const fleet = await startLocalFleet({
+    count: 1,
+    group,
+    topicPrefix: prefix,
+    connectionArgs: ["--brokers", brokers],
+    agentArgs: values["agent-args"]!.split(" ").filter(Boolean),
+    instancePrefix: "bench",
+    readyTimeoutMs: 120_000,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topic = topicNames(prefix).transactions;
+    let start: { atMs: number; committed: number } | undefined;
+    let last = await readGroupPosition(admin, group, topic);
+    while (last.committed < total) {
+      await new Promise((r) => setTimeout(r, 100));
+      last = await readGroupPosition(admin, group, topic);
+      if (!start && last.committed > 0) start = last;
+    }
+    const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+    return {
+      rate: ((last.committed - start!.committed) / (last.atMs - start!.atMs)) * 1000,
+      stats,
+    };
+  } finally {
+    await admin.disconnect();
+    await fleet.stop();
+  }
+}
+
+async function latencyAtRate(files: string, rate: number, seconds: number) {
+  const prefix = await freshTopics("latency");
+  const group = `bench-latency-${run}`;
+  const fleet = await startLocalFleet({
+    count: 1,
+    group,
+    topicPrefix: prefix,
+    connectionArgs: ["--brokers", brokers],
+    agentArgs: values["agent-args"]!.split(" ").filter(Boolean),
+    instancePrefix: "bench-latency",
+    readyTimeoutMs: 120_000,
+  });
+  try {
+    await fraudstream([
+      "produce",
+      "--topic-prefix",
+      prefix,
+      "--http",
+      "off",
+      "--rate",
+      String(rate),
+      "--limit",
+      String(rate * seconds),
+      files,
+    ]);
+    await new Promise((r) => setTimeout(r, 2000));
+    return await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+  } finally {
+    await fleet.stop();
+  }
+}
+
+try {
+  console.log(
+    `agent benchmark: brokers ${brokers}${local ? " (local, started for this run)" : ""}`,
+  );
+  await fraudstream([
+    "generate",
+    "--out",
+    `${work}/data`,
+    "--customers",
+    values.customers!,
+    "--terminals",
+    values.terminals!,
+    "--days",
+    values.days!,
+  ]);
+  const prefix = await freshTopics("throughput");
+  const produced = await fraudstream([
+    "produce",
+    "--topic-prefix",
+    prefix,
+    "--http",
+    "off",
+    `${work}/data`,
+  ]);
+  const done = JSON.parse(produced.split("\n").find((l) => l.includes('"event":"done"'))!);
+  const total: number = done.sent;
+  console.log(
+    `preloaded ${total} transactions (${values.days} days, ${values.customers} customers) into ${values.partitions} partitions`,
+  );
+
+  const baseline = await consumeOnly(topicNames(prefix).transactions, total);
+  console.log(`kafkajs consume-only (commit per batch): ${Math.round(baseline)} tx/s`);
+  const e2e = await agentEndToEnd(prefix, total);
+  console.log(
+    `agent end to end (parse, features, ONNX, produce, commit): ${Math.round(e2e.rate)} tx/s`,
+  );
+  console.log(`ratio agent / consume-only: ${(e2e.rate / baseline).toFixed(2)}`);
+  const batch = e2e.stats.batch as {
+    size: { mean: number };
+    latency_ms: { p50: number; p99: number };
+  };
+  console.log(
+    `  agent batches: mean ${
+      Math.round(batch.size.mean)
+    } rows, p50 ${batch.latency_ms.p50} ms, p99 ${batch.latency_ms.p99} ms`,
+  );
+
+  const rate = Number(values["latency-rate"]);
+  const lat = await latencyAtRate(`${work}/data`, rate, Number(values["latency-seconds"]));
+  const e = lat.e2e_latency_ms as {
+    count: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    max: number;
+  };
+  console.log(
+    `end-to-end latency at ${rate} tx/s paced input (${e.count} transactions): p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms`,
+  );
+} finally {
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+  await local?.stop();
+}
+Deno.exit(0);
