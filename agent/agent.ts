@@ -109,7 +109,12 @@ export class Agent {
       assigned: this.#assigned,
       labelsApplied: this.#labels.applied,
       exactlyOnce: this.#config.exactlyOnce,
+      engine: this.#engine.counters,
     });
+  }
+
+  metricsText(): string {
+    return this.stats.toPrometheus(this.#assigned, this.#engine.counters);
   }
 
   async start(): Promise<void> {

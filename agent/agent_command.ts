@@ -149,7 +149,7 @@ export const command = defineCommand({
       healthy: () => true,
       readiness: () => agent.readiness(),
       stats: () => agent.statsJson(),
-      metrics: () => agent.stats.toPrometheus(agent.assigned),
+      metrics: () => agent.metricsText(),
     })
     : undefined;
   config.log.log("info", "start", {

@@ -1,3 +1,4 @@
+import type { EngineCounters } from "../features/feature_engine.ts";
 import { PrometheusText } from "../http/prometheus.ts";
 import { RateMeter } from "../metrics/rate_meter.ts";
 import { RecentHistogram } from "../metrics/recent_histogram.ts";
@@ -40,7 +41,16 @@ export class AgentStats {
     if (reason === "duplicate_transaction_id") this.duplicates++;
   }
 
-  toJson(extra: { assigned: number[]; labelsApplied: number; exactlyOnce: boolean }) {
+  toJson(
+    extra: {
+      assigned: number[];
+      labelsApplied: number;
+      exactlyOnce: boolean;
+      /** The feature engine's counters (FeatureEngine.counters). */
+      engine: EngineCounters;
+    },
+  ) {
+    const engine = extra.engine;
     let totalLag = 0;
     const partitions = [...this.lag.entries()].filter(([p]) => extra.assigned.includes(p))
       .sort(([a], [b]) => a - b)
@@ -59,6 +69,9 @@ export class AgentStats {
       scored: this.scored.total,
       dlq: this.dlq.total,
       duplicates: this.duplicates,
+      // Scored rows older than their customer's newest; too_old: beyond the 30-day window.
+      out_of_order: { late: engine.outOfOrder, too_old: engine.tooOld },
+      state_saturated: engine.saturated,
       dlq_reasons: Object.fromEntries(this.dlqReasons),
       errors: this.errors,
       batches: this.batches,
@@ -77,9 +90,23 @@ export class AgentStats {
     };
   }
 
-  toPrometheus(assigned: number[]): string {
+  toPrometheus(assigned: number[], engine: EngineCounters): string {
     const p = new PrometheusText();
     const base = { instance: this.instance, group: this.group };
+    p.sample(
+      "fraudstream_agent_out_of_order_total",
+      "counter",
+      "Scored rows older than their customer's newest row.",
+      engine.outOfOrder,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_too_old_total",
+      "counter",
+      "Out-of-order rows beyond the 30-day state, scored without history.",
+      engine.tooOld,
+      base,
+    );
     p.sample(
       "fraudstream_agent_consumed_total",
       "counter",

@@ -1,10 +1,12 @@
 /**
  * Feature engine and model throughput: engine rows/s (with label feedback), state bytes per
- * customer and terminal, customer restore and snapshot speed, and ONNX batch scoring rows/s at
- * batch sizes 1, 64 and 512 with the shipped model.
+ * customer and terminal (also at --scale-customers, one transaction each), customer restore and
+ * snapshot speed, and ONNX batch scoring rows/s at batch sizes 1, 64, 512 and 4096 with the
+ * shipped model.
  *
  *   deno task bench features [--days 30] [--customers 5000] [--terminals 10000] [--repeat 3]
  *                            [--model model/fraud-model.onnx] [--seconds 2]
+ *                            [--scale-customers 1000000]
  *
  * Prints figures only; nothing here asserts timings.
  */
@@ -27,6 +29,7 @@ const { values } = parseArgs({
     repeat: { type: "string", default: "3" },
     model: { type: "string", default: DEFAULT_MODEL_PATH },
     seconds: { type: "string", default: "2" },
+    "scale-customers": { type: "string", default: "1000000" },
   },
 });
 const repeat = Number(values.repeat);
@@ -92,12 +95,35 @@ const engineMs = best(() => {
 });
 rate("engine: process + label feedback", n, engineMs, ` ${(engineMs * 1e6 / n).toFixed(0)} ns/row`);
 
+const counters = engine.counters;
+console.log(
+  `engine counters: ${counters.outOfOrder} out of order (${counters.tooOld} too old), ` +
+    `${counters.saturated} saturated`,
+);
+
 const mem = engine.memory();
 console.log(
   `state per customer: ${mem.bytesPerCustomerSlot} B per slot; ` +
     `${(mem.customerBytes / mem.customers).toFixed(0)} B measured ` +
     `(${mem.customerBytes} B typed arrays + index / ${mem.customers} customers, incl. spare capacity)`,
 );
+{
+  // At agent scale the fixed minimum allocation no longer dominates: what a large agent pays.
+  const customers = Number(values["scale-customers"]);
+  const wide = new FeatureEngine();
+  const tx = newTransaction();
+  tx.eventTimeMs = config.startMs;
+  for (let c = 0; c < customers; c++) {
+    tx.customerId = c;
+    wide.updateCustomer(tx);
+  }
+  const m = wide.memory();
+  console.log(
+    `state per customer at ${customers} customers: ` +
+      `${(m.customerBytes / m.customers).toFixed(1)} B measured ` +
+      `(typed arrays incl. spare capacity + id index)`,
+  );
+}
 console.log(
   `state per terminal: ${mem.bytesPerTerminalSlot} B per slot; ` +
     `${(mem.terminalBytes / mem.terminals).toFixed(0)} B measured ` +
@@ -129,7 +155,7 @@ console.log(
 const model = await loadOnnxModel(values.model, new FeatureEngine());
 console.log(`model: ${model.name} ${model.version} (${model.algorithm}), 1 ORT thread`);
 const budgetMs = Number(values.seconds) * 1000;
-for (const batch of [1, 64, 512]) {
+for (const batch of [1, 64, 512, 4096]) {
   const out = new Float32Array(batch);
   // Warm-up run so that session initialisation does not count.
   await model.scoreBatch(matrix, batch, out);

@@ -5,7 +5,7 @@ import { durationMs } from "../cli/values.ts";
 import { expandInputs, FileReader, type ReaderStats } from "../producer/file_reader.ts";
 import { DEFAULT_DUPLICATE_WINDOW, DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { newTransaction } from "../transactions/transaction.ts";
-import { FeatureEngine } from "./feature_engine.ts";
+import { type EngineCounters, FeatureEngine } from "./feature_engine.ts";
 import { FEATURE_COUNT, FEATURE_LIST_VERSION } from "./feature_list.ts";
 import {
   FeatureMatrixWriter,
@@ -28,6 +28,8 @@ export interface ExportSummary {
   reader: ReaderStats;
   /** Rows older than a row of an earlier file (files overlapping in time); kept, in file order. */
   outOfOrder: number;
+  /** The engine's counters: rows older than their customer's newest one, too old, saturated. */
+  engine: EngineCounters;
   frauds: number;
   seconds: number;
 }
@@ -182,11 +184,13 @@ export async function exportFeatures(
     reader: reader.stats,
     outOfOrderRows: outOfOrder,
     skippedDuplicates,
+    engine: engine.counters,
   });
   return {
     header,
     reader: reader.stats,
     outOfOrder,
+    engine: engine.counters,
     frauds,
     seconds: (performance.now() - started) / 1000,
   };
@@ -260,6 +264,13 @@ export const command = defineCommand(
         `${reader.rejected} rejected${rejected ? ` (${rejected})` : ""}` +
         (summary.outOfOrder ? `, ${summary.outOfOrder} rows older than an earlier file's` : ""),
     );
+    const { outOfOrder, tooOld, saturated } = summary.engine;
+    if (outOfOrder || saturated) {
+      console.log(
+        `feature engine: ${outOfOrder} rows older than their customer's newest ` +
+          `(${tooOld} beyond the 30-day window, scored alone), ${saturated} in a saturated day`,
+      );
+    }
     return 0;
   },
 );

@@ -94,6 +94,44 @@ Deno.test("two agents splitting the customers, fed labels day by day, equal the 
   }
 });
 
+Deno.test("rows late for their customer are counted in the export's summary and header", async () => {
+  // Files overlapping in time: the second one goes back to a day still in customer 1's window
+  // (May 9) and to one that left it (April 6), while customer 2 is in order.
+  const overlap = join(dir, "overlap");
+  await Deno.mkdir(overlap);
+  const line = (id: number, date: string, customer: number, amount: string) => {
+    const ms = Date.parse(date.replace(" ", "T") + "Z") - Date.UTC(2018, 3, 1);
+    const seconds = ms / 1000;
+    return `${id},${date},${customer},7,${amount},${seconds},${Math.floor(seconds / 86400)},0,0`;
+  };
+  const header = "# tranaction_id | tx_datetime | customer_id | terminal_id | tx_amount | " +
+    "tx_time_seconds | tx_time_days | tx_fraud | tx_fraud_scenario";
+  await Deno.writeTextFile(
+    join(overlap, "a.txt"),
+    [header, line(1, "2018-05-11 10:00:00", 1, "10.00")].join("\n") + "\n",
+  );
+  await Deno.writeTextFile(
+    join(overlap, "b.txt"),
+    [
+      header,
+      line(2, "2018-04-06 10:00:00", 1, "20.00"),
+      line(3, "2018-05-09 10:00:00", 1, "30.00"),
+      line(4, "2018-05-12 10:00:00", 2, "40.00"),
+    ].join("\n") + "\n",
+  );
+  const out = join(overlap, "m.bin");
+  const result = await exportFeatures(await expandInputs([overlap]), {
+    out,
+    format: "bin",
+    labelDelayMs: DEFAULT_LABEL_DELAY_MS,
+  });
+  const expected = { outOfOrder: 2, tooOld: 1, saturated: 0 };
+  assert.equal(result.header.rows, 4);
+  assert.deepEqual(result.engine, expected);
+  assert.deepEqual((await readFeatureMatrix(out)).header.source.engine, expected);
+  assert.deepEqual(summary.engine, { outOfOrder: 0, tooOld: 0, saturated: 0 });
+});
+
 Deno.test("exporting twice gives byte-identical matrices", async () => {
   const again = join(dir, "again.bin");
   await exportFeatures(files, { out: again, format: "bin", labelDelayMs: DEFAULT_LABEL_DELAY_MS });

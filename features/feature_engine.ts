@@ -31,12 +31,49 @@ const CUSTOMER_RING = Math.max(...CUSTOMER_WINDOW_DAYS) + 1;
 const TERMINAL_LEAD_DAYS = 14;
 const TERMINAL_RING = Math.max(...TERMINAL_WINDOW_DAYS) + 1 + TERMINAL_LEAD_DAYS;
 
-/** First four bytes of an exported customer snapshot ("FSC1"), then ring size and count. */
-const SNAPSHOT_MAGIC = 0x31435346;
+/**
+ * A customer's day bucket holds its count in 16 bits and its amount in cents in 32 bits: 6 bytes
+ * a day instead of 12, so the whole state is 31 x 6 + 8 = 194 bytes per customer. A card holder
+ * does not make 65,535 transactions or spend $42.9M in one day; a bucket that would pass either
+ * ceiling stays at it (features of that day become approximate) and the transaction is counted in
+ * `saturated`, so such data shows up in /stats and the export header instead of wrapping around.
+ * Amounts are never negative here: the row rules reject those as bad_amount.
+ */
+const MAX_DAY_COUNT = 0xffff;
+const MAX_DAY_CENTS = 0xffff_ffff;
+
+/**
+ * First four bytes of an exported customer snapshot ("FSC2": 16-bit counts and 32-bit cents;
+ * "FSC1" snapshots held 32-bit counts and float64 cents and are refused), then ring size, count
+ * and zero padding that keeps the float64 arrays after the 16-byte head aligned.
+ */
+const SNAPSHOT_MAGIC = 0x32435346;
+
+/** What adding a transaction to its customer's state did; bits, counted by process(). */
+const LATE = 1;
+const TOO_OLD = 2;
+const SATURATED = 4;
 
 export interface FeatureEngineOptions {
   /** Event time after which a transaction's label may be used; default 7 days. */
   labelDelayMs?: number;
+}
+
+/**
+ * Transactions scored (process) that did not fit the in-order, in-range case. Cumulative over the
+ * engine's life, like Prometheus counters; replays through updateCustomer are not counted, since
+ * their transactions were counted when they were scored.
+ */
+export interface EngineCounters {
+  /** Older than their customer's newest transaction (in event time); still scored. */
+  outOfOrder: number;
+  /**
+   * Of those, the ones whose day had left the customer's 31-day ring: scored as if they were the
+   * customer's only transaction, and not added to the state.
+   */
+  tooOld: number;
+  /** Added to a day bucket that was at its ceiling (65,535 transactions or $42.9M a day). */
+  saturated: number;
 }
 
 export interface EngineMemory {
@@ -69,8 +106,12 @@ function mod(a: number, n: number): number {
  * there belongs to a transaction at least labelDelay older than t, so applying labels early
  * (or the row's own label) cannot change the row's features.
  *
- * Out-of-order input is tolerated, not exact: a transaction older than a customer's newest day
- * is added to its own day if that day is still in the ring (30 days) and dropped otherwise.
+ * Out-of-order input (a transaction older than its customer's newest one) is handled
+ * deterministically and counted (`counters`), but is not exact: it is added to its own day if that
+ * day is still among the 31 days ending at the customer's newest day, and its windows read only
+ * those days; a transaction older than that is scored as the customer's only transaction and
+ * left out of the state. Input in event-time order per customer (the export sorts it so, the
+ * producer replays it so) gives exact features.
  */
 export class FeatureEngine {
   readonly width = FEATURE_COUNT;
@@ -78,12 +119,19 @@ export class FeatureEngine {
   readonly labelDelayMs: number;
 
   readonly #customers = new IdSlots();
-  #custId = new Float64Array(0);
-  /** Newest day index (days since the epoch) per customer slot; the ring ends there. */
-  #custDay = new Int32Array(0);
-  #custCount = new Uint32Array(0);
+  /**
+   * Newest event time per customer slot: its day is where the ring ends, and the time itself tells
+   * a late transaction from one of the same day that is merely not the newest.
+   */
+  #custLast = new Float64Array(0);
+  #custCount = new Uint16Array(0);
   /** Amounts in integer cents (amounts have 2 decimals) so sums are exact in any order. */
-  #custCents = new Float64Array(0);
+  #custCents = new Uint32Array(0);
+  /** Outcome bits of the latest #addCustomer; a field so that the hot path allocates nothing. */
+  #outcome = 0;
+  #outOfOrder = 0;
+  #tooOld = 0;
+  #saturated = 0;
 
   readonly #terminals = new IdSlots();
   #termDay = new Int32Array(0);
@@ -100,8 +148,22 @@ export class FeatureEngine {
 
   /** Adds tx to its customer's state, then writes its feature vector at out[offset..]. */
   process(tx: Transaction, out: Float32Array, offset: number): void {
-    this.updateCustomer(tx);
-    this.writeFeatures(tx, out, offset);
+    const slot = this.#addCustomer(tx);
+    const outcome = this.#outcome;
+    if (outcome === 0) {
+      this.#write(tx, slot, 0, 0, out, offset);
+      return;
+    }
+    if (outcome & LATE) this.#outOfOrder++;
+    if (outcome & SATURATED) this.#saturated++;
+    if (outcome & TOO_OLD) {
+      this.#tooOld++;
+      // Its windows cannot overlap the days held, so they hold just the transaction itself: the
+      // same shape as a first transaction, which the model has seen, rather than a count of 0.
+      this.#write(tx, slot, 1, Math.round(tx.amount * 100), out, offset);
+    } else {
+      this.#write(tx, slot, 0, 0, out, offset);
+    }
   }
 
   /**
@@ -110,18 +172,43 @@ export class FeatureEngine {
    * oldest first, through this method).
    */
   updateCustomer(tx: Transaction): void {
-    const day = dayOf(tx.eventTimeMs);
-    const slot = this.#customerSlot(tx.customerId, day);
-    const newest = this.#custDay[slot];
-    if (day > newest) {
-      this.#advance(this.#custCount, this.#custCents, slot, CUSTOMER_RING, newest, day);
-      this.#custDay[slot] = day;
-    } else if (day <= newest - CUSTOMER_RING) {
-      return;
+    this.#addCustomer(tx);
+  }
+
+  /** Returns tx's customer slot; sets #outcome. */
+  #addCustomer(tx: Transaction): number {
+    const t = tx.eventTimeMs;
+    const day = dayOf(t);
+    const slot = this.#customers.getOrAdd(tx.customerId);
+    if (this.#customers.lastAddWasNew) this.#resetCustomer(slot, t);
+    const last = this.#custLast[slot];
+    // last passed dayOf's check when it was stored.
+    const newest = Math.floor(last / DAY_MS);
+    let outcome = 0;
+    if (t >= last) {
+      if (day > newest) {
+        this.#advance(this.#custCount, this.#custCents, slot, CUSTOMER_RING, newest, day);
+      }
+      this.#custLast[slot] = t;
+    } else if (day > newest - CUSTOMER_RING) {
+      outcome = LATE;
+    } else {
+      this.#outcome = LATE | TOO_OLD;
+      return slot;
     }
     const i = slot * CUSTOMER_RING + mod(day, CUSTOMER_RING);
-    this.#custCount[i]++;
-    this.#custCents[i] += Math.round(tx.amount * 100);
+    const count = this.#custCount[i] + 1;
+    const cents = this.#custCents[i] + Math.round(tx.amount * 100);
+    if (count <= MAX_DAY_COUNT && cents <= MAX_DAY_CENTS) {
+      this.#custCount[i] = count;
+      this.#custCents[i] = cents;
+    } else {
+      outcome |= SATURATED;
+      this.#custCount[i] = Math.min(count, MAX_DAY_COUNT);
+      this.#custCents[i] = Math.min(cents, MAX_DAY_CENTS);
+    }
+    this.#outcome = outcome;
+    return slot;
   }
 
   /** Records a label from the feedback stream: terminal terminalId had a (fraud) tx at that time. */
@@ -151,6 +238,18 @@ export class FeatureEngine {
    * include tx only if updateCustomer(tx) ran before; `process` does both.
    */
   writeFeatures(tx: Transaction, out: Float32Array, offset: number): void {
+    this.#write(tx, this.#customers.get(tx.customerId), 0, 0, out, offset);
+  }
+
+  /** The features of tx from customer slot `slot` (-1: none), plus one extra transaction. */
+  #write(
+    tx: Transaction,
+    slot: number,
+    extraCount: number,
+    extraCents: number,
+    out: Float32Array,
+    offset: number,
+  ): void {
     const t = tx.eventTimeMs;
     const day = dayOf(t);
     const msOfDay = t - day * DAY_MS;
@@ -162,23 +261,30 @@ export class FeatureEngine {
     out[o++] = weekday === 0 || weekday === 6 ? 1 : 0;
     out[o++] = hour < NIGHT_BEFORE_HOUR ? 1 : 0;
     out[o++] = hour;
-    o = this.#writeCustomer(tx.customerId, day, out, o);
+    o = this.#writeCustomer(slot, day, extraCount, extraCents, out, o);
     this.#writeTerminal(tx.terminalId, dayOf(t - this.labelDelayMs), out, o);
   }
 
-  #writeCustomer(customerId: number, day: number, out: Float32Array, o: number): number {
-    const slot = this.#customers.get(customerId);
-    const newest = slot >= 0 ? this.#custDay[slot] : 0;
-    let count = 0;
-    let cents = 0;
+  #writeCustomer(
+    slot: number,
+    day: number,
+    count: number,
+    cents: number,
+    out: Float32Array,
+    o: number,
+  ): number {
+    // Day day-k is held for k in [first, first + ring): the ring ends at the newest day. The
+    // bucket index steps back one day per k, so the loop needs no modulo.
+    const first = slot >= 0 ? day - Math.floor(this.#custLast[slot] / DAY_MS) : Infinity;
+    const base = slot * CUSTOMER_RING;
+    let i = base + mod(day, CUSTOMER_RING);
     let w = 0;
     for (let k = 0; w < CUSTOMER_WINDOW_DAYS.length; k++) {
-      const d = day - k;
-      if (slot >= 0 && d <= newest && d > newest - CUSTOMER_RING) {
-        const i = slot * CUSTOMER_RING + mod(d, CUSTOMER_RING);
+      if (k >= first && k < first + CUSTOMER_RING) {
         count += this.#custCount[i];
         cents += this.#custCents[i];
       }
+      i = i === base ? base + CUSTOMER_RING - 1 : i - 1;
       if (k === CUSTOMER_WINDOW_DAYS[w]) {
         out[o++] = count;
         out[o++] = count > 0 ? cents / count / 100 : 0;
@@ -190,17 +296,19 @@ export class FeatureEngine {
 
   #writeTerminal(terminalId: number, cutoffDay: number, out: Float32Array, o: number): void {
     const slot = this.#terminals.get(terminalId);
-    const newest = slot >= 0 ? this.#termDay[slot] : 0;
+    // As in #writeCustomer: day cutoffDay-k is held for k in [first, first + ring).
+    const first = slot >= 0 ? cutoffDay - this.#termDay[slot] : Infinity;
+    const base = slot * TERMINAL_RING;
+    let i = base + mod(cutoffDay - 1, TERMINAL_RING);
     let count = 0;
     let fraud = 0;
     let w = 0;
     for (let k = 1; w < TERMINAL_WINDOW_DAYS.length; k++) {
-      const d = cutoffDay - k;
-      if (slot >= 0 && d <= newest && d > newest - TERMINAL_RING) {
-        const i = slot * TERMINAL_RING + mod(d, TERMINAL_RING);
+      if (k >= first && k < first + TERMINAL_RING) {
         count += this.#termCount[i];
         fraud += this.#termFraud[i];
       }
+      i = i === base ? base + TERMINAL_RING - 1 : i - 1;
       if (k === TERMINAL_WINDOW_DAYS[w]) {
         out[o++] = count;
         out[o++] = count > 0 ? fraud / count : 0;
@@ -211,8 +319,8 @@ export class FeatureEngine {
 
   /** Clears the buckets of the days after `from` up to `to` (at most the whole ring). */
   #advance(
-    a: Uint32Array,
-    b: Float64Array | Uint32Array,
+    a: Uint16Array | Uint32Array,
+    b: Uint32Array,
     slot: number,
     ring: number,
     from: number,
@@ -227,25 +335,19 @@ export class FeatureEngine {
     }
   }
 
-  #customerSlot(customerId: number, day: number): number {
-    const slot = this.#customers.getOrAdd(customerId);
-    if (this.#customers.lastAddWasNew) {
-      this.#ensureCustomerCapacity(slot);
-      this.#custId[slot] = customerId;
-      this.#custDay[slot] = day;
-      this.#custCount.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
-      this.#custCents.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
+  /** Empties a slot just handed out (possibly one a dropped customer left). */
+  #resetCustomer(slot: number, eventTimeMs: number): void {
+    if (slot >= this.#custLast.length) {
+      // Grows by half rather than doubling: customer state is what an agent's memory is sized
+      // by, and at most a third of the allocation is then spare; copies still amortise to O(1).
+      const cap = Math.max(1024, Math.ceil(this.#custLast.length * 1.5));
+      this.#custLast = grow(this.#custLast, cap);
+      this.#custCount = grow(this.#custCount, cap * CUSTOMER_RING);
+      this.#custCents = grow(this.#custCents, cap * CUSTOMER_RING);
     }
-    return slot;
-  }
-
-  #ensureCustomerCapacity(slot: number): void {
-    if (slot < this.#custDay.length) return;
-    const cap = Math.max(1024, this.#custDay.length * 2);
-    this.#custId = grow(this.#custId, cap);
-    this.#custDay = grow(this.#custDay, cap);
-    this.#custCount = grow(this.#custCount, cap * CUSTOMER_RING);
-    this.#custCents = grow(this.#custCents, cap * CUSTOMER_RING);
+    this.#custLast[slot] = eventTimeMs;
+    this.#custCount.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
+    this.#custCents.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
   }
 
   #ensureTerminalCapacity(slot: number): void {
@@ -265,14 +367,19 @@ export class FeatureEngine {
     return this.#terminals.size;
   }
 
+  /** A copy of the out-of-order and saturation counters (for /stats and the export header). */
+  get counters(): EngineCounters {
+    return { outOfOrder: this.#outOfOrder, tooOld: this.#tooOld, saturated: this.#saturated };
+  }
+
   memory(): EngineMemory {
-    const perCustomer = 8 + 4 + CUSTOMER_RING * (4 + 8);
+    const perCustomer = 8 + CUSTOMER_RING * (2 + 4);
     const perTerminal = 4 + TERMINAL_RING * (4 + 4);
     return {
       customers: this.#customers.size,
       terminals: this.#terminals.size,
-      customerBytes: this.#custId.byteLength + this.#custDay.byteLength +
-        this.#custCount.byteLength + this.#custCents.byteLength + this.#customers.indexBytes(),
+      customerBytes: this.#custLast.byteLength + this.#custCount.byteLength +
+        this.#custCents.byteLength + this.#customers.indexBytes(),
       terminalBytes: this.#termDay.byteLength + this.#termCount.byteLength +
         this.#termFraud.byteLength + this.#terminals.indexBytes(),
       bytesPerCustomerSlot: perCustomer,
@@ -282,32 +389,29 @@ export class FeatureEngine {
 
   /**
    * Serialises the state of the customers `select` accepts (all by default), e.g. the customers
-   * of one partition before handing it over. Little-endian host byte order (a local snapshot,
-   * not a wire format).
+   * of one partition before handing it over. Layout after the 16-byte head: ids and newest event
+   * times (float64 each), then per customer its ring of cents (uint32) and of counts (uint16).
+   * Little-endian host byte order (a local snapshot, not a wire format).
    */
   exportCustomers(select: (customerId: number) => boolean = () => true): Uint8Array {
+    const ids: number[] = [];
     const slots: number[] = [];
-    for (let s = 0; s < this.#customers.highWater; s++) {
-      const id = this.#custId[s];
-      if (this.#customers.get(id) === s && select(id)) slots.push(s);
-    }
-    const n = slots.length;
-    const idsAt = 16;
-    const centsAt = idsAt + 8 * n;
-    const dayAt = centsAt + 8 * n * CUSTOMER_RING;
-    const countAt = dayAt + 4 * n;
-    const buf = new ArrayBuffer(countAt + 4 * n * CUSTOMER_RING);
-    new Uint32Array(buf, 0, 4).set([SNAPSHOT_MAGIC, CUSTOMER_RING, n, 0]);
-    const ids = new Float64Array(buf, idsAt, n);
-    const cents = new Float64Array(buf, centsAt, n * CUSTOMER_RING);
-    const days = new Int32Array(buf, dayAt, n);
-    const counts = new Uint32Array(buf, countAt, n * CUSTOMER_RING);
+    this.#customers.forEach((id, slot) => {
+      if (select(id)) {
+        ids.push(id);
+        slots.push(slot);
+      }
+    });
+    const n = ids.length;
+    const buf = new ArrayBuffer(snapshotBytes(n));
+    const view = snapshotViews(buf, 0, n);
+    view.head.set([SNAPSHOT_MAGIC, CUSTOMER_RING, n, 0]);
+    view.ids.set(ids);
     slots.forEach((s, j) => {
-      ids[j] = this.#custId[s];
-      days[j] = this.#custDay[s];
+      view.last[j] = this.#custLast[s];
       const from = s * CUSTOMER_RING;
-      cents.set(this.#custCents.subarray(from, from + CUSTOMER_RING), j * CUSTOMER_RING);
-      counts.set(this.#custCount.subarray(from, from + CUSTOMER_RING), j * CUSTOMER_RING);
+      view.cents.set(this.#custCents.subarray(from, from + CUSTOMER_RING), j * CUSTOMER_RING);
+      view.counts.set(this.#custCount.subarray(from, from + CUSTOMER_RING), j * CUSTOMER_RING);
     });
     return new Uint8Array(buf);
   }
@@ -317,26 +421,20 @@ export class FeatureEngine {
     const bytes = snapshot.byteOffset % 8 === 0 ? snapshot : snapshot.slice();
     const head = bytes.byteLength >= 16 ? new Uint32Array(bytes.buffer, bytes.byteOffset, 4) : [];
     if (head[0] !== SNAPSHOT_MAGIC || head[1] !== CUSTOMER_RING) {
-      throw new RangeError("not a customer state snapshot of this feature engine");
+      throw new RangeError("not a customer state snapshot of this feature engine (FSC2)");
     }
     const n = head[2];
-    const base = bytes.byteOffset;
-    const centsAt = 16 + 8 * n;
-    const dayAt = centsAt + 8 * n * CUSTOMER_RING;
-    const countAt = dayAt + 4 * n;
-    if (bytes.byteLength !== countAt + 4 * n * CUSTOMER_RING) {
+    if (bytes.byteLength !== snapshotBytes(n)) {
       throw new RangeError("customer state snapshot is truncated");
     }
-    const ids = new Float64Array(bytes.buffer, base + 16, n);
-    const cents = new Float64Array(bytes.buffer, base + centsAt, n * CUSTOMER_RING);
-    const days = new Int32Array(bytes.buffer, base + dayAt, n);
-    const counts = new Uint32Array(bytes.buffer, base + countAt, n * CUSTOMER_RING);
+    const view = snapshotViews(bytes.buffer, bytes.byteOffset, n);
     for (let j = 0; j < n; j++) {
-      const s = this.#customerSlot(ids[j], days[j]);
-      this.#custDay[s] = days[j];
+      const s = this.#customers.getOrAdd(view.ids[j]);
+      if (this.#customers.lastAddWasNew) this.#resetCustomer(s, view.last[j]);
+      this.#custLast[s] = view.last[j];
       const from = j * CUSTOMER_RING;
-      this.#custCents.set(cents.subarray(from, from + CUSTOMER_RING), s * CUSTOMER_RING);
-      this.#custCount.set(counts.subarray(from, from + CUSTOMER_RING), s * CUSTOMER_RING);
+      this.#custCents.set(view.cents.subarray(from, from + CUSTOMER_RING), s * CUSTOMER_RING);
+      this.#custCount.set(view.counts.subarray(from, from + CUSTOMER_RING), s * CUSTOMER_RING);
     }
     return n;
   }
@@ -344,15 +442,30 @@ export class FeatureEngine {
   /** Forgets the customers `select` accepts (partitions revoked in a rebalance); returns count. */
   dropCustomers(select: (customerId: number) => boolean): number {
     let dropped = 0;
-    for (let s = 0; s < this.#customers.highWater; s++) {
-      const id = this.#custId[s];
-      if (this.#customers.get(id) === s && select(id)) {
+    this.#customers.forEach((id) => {
+      if (select(id)) {
         this.#customers.delete(id);
         dropped++;
       }
-    }
+    });
     return dropped;
   }
+}
+
+function snapshotBytes(n: number): number {
+  return 16 + 16 * n + (4 + 2) * n * CUSTOMER_RING;
+}
+
+function snapshotViews(buf: ArrayBufferLike, base: number, n: number) {
+  const centsAt = base + 16 + 16 * n;
+  const countsAt = centsAt + 4 * n * CUSTOMER_RING;
+  return {
+    head: new Uint32Array(buf, base, 4),
+    ids: new Float64Array(buf, base + 16, n),
+    last: new Float64Array(buf, base + 16 + 8 * n, n),
+    cents: new Uint32Array(buf, centsAt, n * CUSTOMER_RING),
+    counts: new Uint16Array(buf, countsAt, n * CUSTOMER_RING),
+  };
 }
 
 /** Day index (whole UTC days since the epoch) of an event time. */
@@ -364,7 +477,10 @@ export function dayOf(eventTimeMs: number): number {
   return Math.floor(eventTimeMs / DAY_MS);
 }
 
-function grow<T extends Float64Array | Int32Array | Uint32Array>(a: T, length: number): T {
+function grow<T extends Float64Array | Int32Array | Uint32Array | Uint16Array>(
+  a: T,
+  length: number,
+): T {
   const b = new (a.constructor as new (n: number) => T)(length);
   b.set(a);
   return b;

@@ -194,6 +194,126 @@ Deno.test("rebuilding a customer set from history matches the uninterrupted engi
   assert.deepEqual(out.subarray(split * FEATURE_COUNT), whole.subarray(split * FEATURE_COUNT));
 });
 
+/** Each row that is older than an earlier row of the same customer, counted without the engine. */
+function lateRows(rows: Transaction[]): { late: number; tooOld: number } {
+  const newest = new Map<number, number>();
+  let late = 0;
+  let tooOld = 0;
+  for (const r of rows) {
+    const last = newest.get(r.customerId) ?? -Infinity;
+    if (r.eventTimeMs < last) {
+      late++;
+      if (dayOf(r.eventTimeMs) <= dayOf(last) - 31) tooOld++;
+    } else {
+      newest.set(r.customerId, r.eventTimeMs);
+    }
+  }
+  return { late, tooOld };
+}
+
+function processAll(rows: Transaction[]): { engine: FeatureEngine; out: Float32Array } {
+  const engine = new FeatureEngine();
+  const out = new Float32Array(rows.length * FEATURE_COUNT);
+  rows.forEach((tx, i) => engine.process(tx, out, i * FEATURE_COUNT));
+  return { engine, out };
+}
+
+Deno.test("rows late within the window are counted, and leave the state of sorted input", () => {
+  const sorted = randomHistory(1500, 75, 7);
+  // Reversing blocks of 8 rows (under a day at 20 rows a day) makes many rows a little late.
+  const shuffled: Transaction[] = [];
+  for (let i = 0; i < sorted.length; i += 8) shuffled.push(...sorted.slice(i, i + 8).reverse());
+  const expected = lateRows(shuffled);
+  assert.ok(expected.late > 100 && expected.tooOld === 0, JSON.stringify(expected));
+
+  const inOrder = processAll(sorted);
+  const a = processAll(shuffled);
+  const b = processAll(shuffled);
+  assert.deepEqual(inOrder.engine.counters, { outOfOrder: 0, tooOld: 0, saturated: 0 });
+  assert.deepEqual(a.engine.counters, { outOfOrder: expected.late, tooOld: 0, saturated: 0 });
+  // Deterministic: the same disordered input gives the same features and counters again.
+  assert.deepEqual(new Uint8Array(a.out.buffer), new Uint8Array(b.out.buffer));
+  assert.deepEqual(a.engine.counters, b.engine.counters);
+  // Day buckets do not depend on the order they were filled in.
+  assert.deepEqual(a.engine.exportCustomers(), inOrder.engine.exportCustomers());
+});
+
+Deno.test("a late row joins its own day; one older than the window is scored alone", () => {
+  const names = FEATURE_NAMES;
+  const at = (day: number, amount: number) => ({
+    ...newTransaction(),
+    customerId: 3,
+    eventTimeMs: T0 + day * DAY + 3_600_000,
+    amount,
+  });
+  const customer = (out: Float32Array) =>
+    CUSTOMER_WINDOW_DAYS.map((w) => [
+      out[names.indexOf(`customer_count_${w}d`)],
+      out[names.indexOf(`customer_mean_amount_${w}d`)],
+    ]);
+  const engine = new FeatureEngine();
+  const out = new Float32Array(FEATURE_COUNT);
+  engine.process(at(0, 10), out, 0);
+  engine.process(at(10, 10), out, 0);
+  engine.process(at(12, 20), out, 0);
+  // Day 11 is late but held: its windows read days up to 11, so not day 12's transaction.
+  engine.process(at(11, 30), out, 0);
+  assert.deepEqual(customer(out), [[2, 20], [2, 20], [3, 50 / 3].map(Math.fround)]);
+  engine.process(at(12, 40), out, 0);
+  assert.deepEqual(customer(out), [[3, 30], [4, 25], [5, 22]]);
+  assert.deepEqual(engine.counters, { outOfOrder: 1, tooOld: 0, saturated: 0 });
+
+  engine.process(at(45, 20), out, 0);
+  const before = engine.exportCustomers();
+  // Day 5 left the ring (days 15..45): scored as the customer's only transaction, not kept.
+  engine.process(at(5, 50), out, 0);
+  assert.deepEqual(customer(out), [[1, 50], [1, 50], [1, 50]]);
+  assert.deepEqual(engine.exportCustomers(), before);
+  assert.deepEqual(engine.counters, { outOfOrder: 2, tooOld: 1, saturated: 0 });
+  // Replays rebuild state that was counted when scored, so they do not count again.
+  engine.updateCustomer(at(5, 50));
+  engine.updateCustomer(at(44, 50));
+  assert.deepEqual(engine.counters, { outOfOrder: 2, tooOld: 1, saturated: 0 });
+});
+
+Deno.test("a day bucket past 65,535 rows or $42.9M saturates and is counted", () => {
+  const names = FEATURE_NAMES;
+  const count1 = names.indexOf("customer_count_1d");
+  const mean1 = names.indexOf("customer_mean_amount_1d");
+  const engine = new FeatureEngine();
+  const out = new Float32Array(FEATURE_COUNT);
+  const tx = { ...newTransaction(), customerId: 1, eventTimeMs: T0, amount: 0.01 };
+  for (let i = 0; i < 65_535; i++) engine.process(tx, out, 0);
+  assert.equal(out[count1], 65_535);
+  assert.equal(engine.counters.saturated, 0);
+  engine.process(tx, out, 0);
+  assert.equal(out[count1], 65_535);
+  assert.deepEqual(engine.counters, { outOfOrder: 0, tooOld: 0, saturated: 1 });
+
+  const rich = { ...newTransaction(), customerId: 2, eventTimeMs: T0, amount: 30_000_000 };
+  engine.process(rich, out, 0);
+  assert.equal(out[mean1], 30_000_000);
+  engine.process(rich, out, 0);
+  assert.equal(out[count1], 2);
+  assert.equal(out[mean1], Math.fround(0xffff_ffff / 2 / 100));
+  assert.equal(engine.counters.saturated, 2);
+  // The next day's bucket starts empty; windows over the saturated day still read its ceiling.
+  engine.process({ ...rich, eventTimeMs: T0 + DAY }, out, 0);
+  assert.equal(out[mean1], Math.fround((0xffff_ffff + 3e9) / 3 / 100));
+  assert.equal(engine.counters.saturated, 2);
+});
+
+Deno.test("a snapshot of another format or a truncated one is refused", () => {
+  const engine = new FeatureEngine();
+  engine.process({ ...newTransaction(), eventTimeMs: T0 }, new Float32Array(FEATURE_COUNT), 0);
+  const snapshot = engine.exportCustomers();
+  assert.equal(snapshot.byteLength, 16 + 16 + 6 * 31);
+  const fsc1 = snapshot.slice();
+  new DataView(fsc1.buffer).setUint32(0, 0x31435346, true);
+  assert.throws(() => new FeatureEngine().importCustomers(fsc1), /not a customer state snapshot/);
+  assert.throws(() => new FeatureEngine().importCustomers(snapshot.slice(0, 40)), /truncated/);
+});
+
 Deno.test("state stays bounded: memory per customer does not grow with history", () => {
   const engine = new FeatureEngine();
   const out = new Float32Array(FEATURE_COUNT);

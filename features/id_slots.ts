@@ -68,9 +68,17 @@ export class IdSlots {
     return slot;
   }
 
-  /** Number of slots the state arrays must hold (live and free ones). */
-  get highWater(): number {
-    return this.#highWater;
+  /**
+   * Calls fn for every live id and its slot: direct ids in ascending order, then the others in
+   * insertion order, so exports are deterministic. fn may delete the id it is given. Walks the
+   * whole direct table: meant for rebalances and snapshots, not for the per-transaction path.
+   */
+  forEach(fn: (id: number, slot: number) => void): void {
+    const direct = this.#direct;
+    for (let id = 0; id < direct.length; id++) {
+      if (direct[id] !== 0) fn(id, direct[id] - 1);
+    }
+    for (const [id, slot] of this.#sparse) fn(id, slot);
   }
 
   get size(): number {
