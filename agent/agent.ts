@@ -1,5 +1,6 @@
 import type { Batch, Consumer, Kafka, Producer, TopicMessages } from "kafkajs";
 import type { Logger } from "../cli/json_log.ts";
+import { errorText } from "../kafka/connection.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
@@ -65,6 +66,7 @@ export class Agent {
   /** A producer runs one transaction at a time: exactly-once deliveries queue here. */
   #transactionQueue: Promise<void> = Promise.resolve();
   #restorePending = false;
+  #commits: Promise<void> = Promise.resolve();
   #fail!: (err: Error) => void;
   /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
@@ -176,6 +178,8 @@ export class Agent {
 
   /** Finishes the batches in flight, commits them, leaves the group. */
   async stop(): Promise<void> {
+    await this.#consumer?.stop();
+    await this.#commits;
     await Promise.all([this.#consumer?.disconnect(), this.#labels.stop()]);
     await this.#producer?.disconnect();
   }
@@ -266,7 +270,20 @@ export class Agent {
       return await run;
     }
     if (topicMessages.length) await producer.sendBatch({ topicMessages, acks: -1 });
-    await this.#consumer!.commitOffsets([{ topic, partition, offset: nextOffset }]);
+    // The predictions are acknowledged, so the offset may be committed. The next batch does not
+    // wait for that round trip; commits run one at a time, in order, and a failed one only means
+    // re-scoring after a crash (at-least-once). Restore and stop wait for the chain.
+    this.#commits = this.#commits.then(() =>
+      this.#consumer!.commitOffsets([{ topic, partition, offset: nextOffset }])
+    )
+      .catch((err) => {
+        this.stats.errors++;
+        this.#config.log.log("warn", "commit_failed", {
+          partition,
+          offset: nextOffset,
+          error: errorText(err),
+        });
+      });
   }
 
   /**
@@ -287,6 +304,7 @@ export class Agent {
 
   async #restore(): Promise<void> {
     await this.#waitForDrain();
+    await this.#commits;
     this.#restorePending = false;
     const partitions = this.#assigned;
     const started = performance.now();

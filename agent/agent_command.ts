@@ -66,7 +66,7 @@ export const command = defineCommand({
       type: "string",
       value: "N",
       description: "partitions scored at the same time",
-      default: "2",
+      default: "4",
     },
     "dedup-window": {
       type: "string",

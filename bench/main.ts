@@ -11,6 +11,10 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
     file: "./data_bench.ts",
     summary: "generator, file reader and row parser throughput (rows/s)",
   },
+  producer: {
+    file: "./producer_bench.ts",
+    summary: "producer's highest send rate to a broker, pacing error at 50, 400 and 5,000 tx/s",
+  },
   features: {
     file: "./features_bench.ts",
     summary: "feature engine rows/s, state bytes per customer, ONNX batch scoring rows/s",

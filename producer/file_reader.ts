@@ -3,6 +3,7 @@ import { readdir, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { createGunzip } from "node:zlib";
 import { UserFacingError } from "../cli/usage_error.ts";
+import { describeRejected, isRetrospectiveHeader, quote } from "./input_problems.ts";
 import { newTransaction, type Transaction } from "../transactions/transaction.ts";
 import { parseRow } from "../transactions/parse_row.ts";
 import {
@@ -11,12 +12,19 @@ import {
   HEADER,
   REJECT_REASONS,
   type RejectReason,
+  type RowOutcome,
   RowState,
 } from "../transactions/row_fields.ts";
 
 /** File names a directory or glob contributes: day files, plain or gzipped. */
 const DATA_FILE = /\.(txt|csv|jsonl?|ndjson)(\.gz)?$/;
 const NEWLINE = 0x0a;
+const OPEN_BRACE = 0x7b;
+const SPACE = 0x20;
+const TAB = 0x09;
+const decoder = new TextDecoder();
+/** Rejected lines described in ReaderStats.firstRejected; the rest are only counted. */
+const REJECTED_SAMPLES = 10;
 
 /**
  * Up to `capacity` consecutive lines of one file, parsed. Struct of arrays, owned and reused by
@@ -123,6 +131,26 @@ export interface ReaderStats {
   rejectedBy: Record<RejectReason, number>;
   /** Good rows by repair (and duplicate id), keyed by FLAG_NAMES' names. */
   repaired: Record<string, number>;
+  /** "file:line: what is wrong" for the first few rejected lines. */
+  firstRejected: string[];
+  /** Files (or their rest) not read: unreadable, or a header naming other columns. */
+  filesSkipped: number;
+  /** CSV files whose first line is not a header (they are read all the same). */
+  filesWithoutHeader: number;
+}
+
+/**
+ * A problem with a whole file rather than one line. "unreadable" (cannot be opened, or its gzip
+ * stream is corrupt or truncated) and "other_header" (its header names other columns, so its
+ * rows would be misread) skip the file, or its rest; "no_header" only warns.
+ */
+export interface InputProblem {
+  kind: "unreadable" | "other_header" | "no_header";
+  file: string;
+  /** The line it concerns, or the last line read before it; 0 when none was read. */
+  line: number;
+  /** One line for a human: where, what, and what the reader does about it. */
+  message: string;
 }
 
 export interface ReaderOptions {
@@ -132,13 +160,20 @@ export interface ReaderOptions {
   bufferBytes?: number;
   /** Origin of tx_time_seconds, if known: lets even the first rows' missing datetimes be repaired. */
   originMs?: number;
+  /**
+   * Told of every file-level problem, at a batch boundary (rows before it have been handed
+   * over); reading goes on after it returns, and stops with whatever it throws. Without it, a
+   * problem that skips a file is thrown as a UserFacingError and "no_header" passes silently.
+   */
+  onProblem?: (problem: InputProblem) => void;
 }
 
 /**
  * Streams the rows of day files (plain or .gz, CSV or JSON lines) in order, a buffer at a time:
  * memory stays at one read buffer and one batch whatever the file sizes. Headers are counted and
  * skipped; every other line becomes a good or a rejected row of a batch, so nothing is dropped
- * unseen. Duplicate ids are found by id order (ids increase through the data set).
+ * unseen. A file that cannot be read or whose header names other columns is skipped and told to
+ * onProblem. Duplicate ids are found by id order (ids increase through the data set).
  */
 export class FileReader {
   readonly stats: ReaderStats = {
@@ -153,17 +188,24 @@ export class FileReader {
       number
     >,
     repaired: Object.fromEntries(FLAG_NAMES.map(([, name]) => [name, 0])),
+    firstRejected: [],
+    filesSkipped: 0,
+    filesWithoutHeader: 0,
   };
   private readonly batch: RowBatch;
   private readonly bufferBytes: number;
   private readonly state: RowState;
+  private readonly onProblem: ((problem: InputProblem) => void) | undefined;
   private readonly tx = newTransaction();
   private maxId = -1;
+  /** Set by take() when line 1 shows the file is not one to read. */
+  private skipRest: InputProblem | null = null;
 
   constructor(readonly files: readonly string[], options: ReaderOptions = {}) {
     this.batch = new RowBatch(options.batchRows ?? 4096);
     this.bufferBytes = options.bufferBytes ?? 1024 * 1024;
     this.state = new RowState(options.originMs);
+    this.onProblem = options.onProblem;
   }
 
   /** Batches of every file in turn; a batch never spans two files. */
@@ -172,7 +214,19 @@ export class FileReader {
   }
 
   private async *readFile(path: string): AsyncGenerator<RowBatch> {
-    const source = await openSource(path);
+    this.stats.files++;
+    let source: ByteSource;
+    try {
+      source = await openSource(path);
+    } catch (err) {
+      this.problem({
+        kind: "unreadable",
+        file: path,
+        line: 0,
+        message: `${path}: cannot open (${errorMessage(err)}); file skipped`,
+      });
+      return;
+    }
     const batch = this.batch;
     batch.file = path;
     batch.count = 0;
@@ -181,10 +235,29 @@ export class FileReader {
     let lineNo = 0;
     /** Inside a line longer than the buffer: drop bytes up to its end. */
     let skipping = false;
-    this.stats.files++;
+    this.skipRest = null;
     try {
       for (;;) {
-        const n = await source.read(buf.subarray(filled));
+        let n: number;
+        try {
+          n = await source.read(buf.subarray(filled));
+        } catch (err) {
+          // The lines before the break are sound: they go first, then the problem is told.
+          if (batch.count > 0) {
+            yield batch;
+            batch.count = 0;
+          }
+          const why = `${path.endsWith(".gz") ? "gzip: " : ""}${errorMessage(err)}`;
+          this.problem({
+            kind: "unreadable",
+            file: path,
+            line: lineNo,
+            message: lineNo === 0
+              ? `${path}: cannot read (${why}); file skipped`
+              : `${path}:${lineNo}: cannot read past this line (${why}); rest of the file skipped`,
+          });
+          return;
+        }
         this.stats.bytes += n;
         const eof = n === 0;
         filled += n;
@@ -202,6 +275,11 @@ export class FileReader {
             skipping = false;
           } else {
             this.take(lineNo, pos, nl);
+            if (this.skipRest) {
+              // Only line 1 sets it, so no row of this file is pending.
+              this.problem(this.skipRest);
+              return;
+            }
             if (batch.count === batch.capacity) {
               yield batch;
               batch.count = 0;
@@ -217,10 +295,7 @@ export class FileReader {
         }
         if (pos === 0 && filled === buf.length) {
           if (!skipping) {
-            this.stats.lines++;
-            this.stats.rejected++;
-            this.stats.rejectedBy.line_too_long++;
-            batch.addRejected(lineNo + 1, 0, 0, "line_too_long");
+            this.reject(lineNo + 1, 0, 0, "line_too_long");
             skipping = true;
             if (batch.count === batch.capacity) {
               yield batch;
@@ -245,17 +320,16 @@ export class FileReader {
   private take(lineNo: number, start: number, end: number): void {
     const buf = this.batch.buf;
     const outcome = parseRow(buf, start, end, this.tx, this.state);
+    if (lineNo === 1 && this.headerLine(outcome, start, end)) return;
     if (outcome === HEADER) {
       this.stats.headers++;
       return;
     }
-    this.stats.lines++;
     if (outcome !== null) {
-      this.stats.rejected++;
-      this.stats.rejectedBy[outcome]++;
-      this.batch.addRejected(lineNo, start, end, outcome);
+      this.reject(lineNo, start, end, outcome);
       return;
     }
+    this.stats.lines++;
     let flags = this.state.flags;
     if (this.tx.transactionId <= this.maxId) flags |= FLAG_DUPLICATE_ID;
     else this.maxId = this.tx.transactionId;
@@ -267,6 +341,64 @@ export class FileReader {
     this.stats.good++;
     this.batch.addGood(lineNo, start, end, this.tx, flags);
   }
+
+  private reject(lineNo: number, start: number, end: number, reason: RejectReason): void {
+    this.stats.lines++;
+    this.stats.rejected++;
+    this.stats.rejectedBy[reason]++;
+    const samples = this.stats.firstRejected;
+    if (samples.length < REJECTED_SAMPLES) {
+      const line = decoder.decode(this.batch.buf.subarray(start, end));
+      samples.push(`${this.batch.file}:${lineNo}: ${describeRejected(line, reason)}`);
+    }
+    this.batch.addRejected(lineNo, start, end, reason);
+  }
+
+  /**
+   * Line 1 of a CSV day file must be the header: a row there means no header (read on), a
+   * header naming other columns means rows that would be misread (skip the file). Returns true
+   * when line 1 is a header, i.e. no row. JSON lines carry their names in every row.
+   */
+  private headerLine(outcome: RowOutcome, start: number, end: number): boolean {
+    const buf = this.batch.buf;
+    const file = this.batch.file;
+    let i = start;
+    while (i < end && (buf[i] === SPACE || buf[i] === TAB)) i++;
+    if (i < end && buf[i] === OPEN_BRACE) return false;
+    const letter = (buf[i] | 0x20) >= 0x61 && (buf[i] | 0x20) <= 0x7a;
+    if (outcome !== HEADER && !(outcome !== null && letter)) {
+      this.problem({
+        kind: "no_header",
+        file,
+        line: 1,
+        message: `${file}:1: no header line (the file starts with a ${
+          outcome === null ? "row" : "bad line"
+        }); read all the same`,
+      });
+      return false;
+    }
+    const text = decoder.decode(buf.subarray(start, end));
+    if (isRetrospectiveHeader(text)) {
+      this.stats.headers++;
+      return true;
+    }
+    this.skipRest = {
+      kind: "other_header",
+      file,
+      line: 1,
+      message: `${file}:1: header names other columns than a day file's ${
+        quote(text.replace(/\r$/, ""))
+      }; file skipped`,
+    };
+    return true;
+  }
+
+  private problem(problem: InputProblem): void {
+    if (problem.kind === "no_header") this.stats.filesWithoutHeader++;
+    else this.stats.filesSkipped++;
+    if (this.onProblem) this.onProblem(problem);
+    else if (problem.kind !== "no_header") throw new UserFacingError(problem.message);
+  }
 }
 
 /** A file's bytes, decompressed when it ends in .gz; read() returns 0 at the end. */
@@ -277,12 +409,7 @@ interface ByteSource {
 
 async function openSource(path: string): Promise<ByteSource> {
   if (path.endsWith(".gz")) return gunzipSource(path);
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path);
-  } catch (err) {
-    throw new UserFacingError(`cannot open ${path}: ${(err as Error).message}`);
-  }
+  const file = await Deno.open(path);
   return {
     read: async (into) => (await file.read(into)) ?? 0,
     close: () => file.close(),
@@ -294,21 +421,19 @@ async function openSource(path: string): Promise<ByteSource> {
  * concatenated with cat) and measured faster here.
  */
 function gunzipSource(path: string): ByteSource {
-  const stream = createReadStream(path, { highWaterMark: 1 << 20 }).pipe(
-    createGunzip({ chunkSize: 1 << 18 }),
-  );
+  const file = createReadStream(path, { highWaterMark: 1 << 20 });
+  const stream = createGunzip({ chunkSize: 1 << 18 });
+  // pipe() does not pass on the file's errors (missing, unreadable): without this the
+  // decompressed stream would wait for data forever.
+  file.on("error", (err) => stream.destroy(err));
+  file.pipe(stream);
   const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
   let pending: Uint8Array | null = null;
   let offset = 0;
   return {
     read: async (into) => {
       if (pending === null || offset === pending.length) {
-        let next;
-        try {
-          next = await chunks.next();
-        } catch (err) {
-          throw new UserFacingError(`cannot read ${path}: ${(err as Error).message}`);
-        }
+        const next = await chunks.next();
         if (next.done) return 0;
         pending = next.value;
         offset = 0;
@@ -318,8 +443,15 @@ function gunzipSource(path: string): ByteSource {
       offset += n;
       return n;
     },
-    close: () => stream.destroy(),
+    close: () => {
+      stream.destroy();
+      file.destroy();
+    },
   };
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /**

@@ -197,3 +197,179 @@ Deno.test("expandInputs: directories and globs in date order, files as given", a
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** A day file's lines as text: the header, then the given rows. */
+function dayFile(rows: string[], header = RETROSPECTIVE_HEADER): string {
+  return [header, ...rows].join("\n") + "\n";
+}
+
+const ROW = (id: number) => `${id},2019-08-22 06:51:0${id % 10},${id},711,70.91,2466${id},0,0,0`;
+
+async function readWithProblems(files: string[]) {
+  const problems: { kind: string; line: number; message: string }[] = [];
+  const read = await readAll(files, {
+    onProblem: ({ kind, line, message }: { kind: string; line: number; message: string }) =>
+      problems.push({ kind, line, message }),
+  });
+  return { ...read, problems };
+}
+
+Deno.test("reader: a file that is not gzip or is cut short is reported, the rest is read", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const notGzip = join(dir, "2019-08-21.txt.gz");
+    await Deno.writeTextFile(notGzip, dayFile([ROW(1)]));
+    const rows = Array.from({ length: 2000 }, (_, i) => ROW(i));
+    const whole = gzipSync(enc.encode(dayFile(rows)));
+    const cut = join(dir, "2019-08-22.txt.gz");
+    await Deno.writeFile(cut, whole.subarray(0, Math.floor(whole.length / 2)));
+    const good = join(dir, "2019-08-23.txt");
+    await Deno.writeTextFile(good, dayFile([ROW(5000)]));
+
+    const { rows: got, stats, problems } = await readWithProblems([notGzip, cut, good]);
+    assert.equal(problems.length, 2, JSON.stringify(problems));
+    assert.deepEqual(problems[0], {
+      kind: "unreadable",
+      line: 0,
+      message: `${notGzip}: cannot read (gzip: incorrect header check); file skipped`,
+    });
+    assert.equal(problems[1].kind, "unreadable");
+    // Every complete line before the cut is delivered; the problem names the last one read.
+    const before = got.filter((r) => r.file === cut.replace(/\.gz$/, ""));
+    assert.ok(before.length > 0 && before.length < rows.length, `${before.length}`);
+    assert.equal(problems[1].line, before.length + 1);
+    assert.match(
+      problems[1].message,
+      new RegExp(`^${cut}:${before.length + 1}: cannot read past this line \\(gzip: .+\\); rest`),
+    );
+    assert.deepEqual(got.filter((r) => r.file === good).map((r) => r.id), [5000]);
+    assert.equal(stats.filesSkipped, 2);
+    // Without a handler, the first such file ends the read with its message.
+    await assert.rejects(readAll([notGzip, good]), {
+      name: "UserFacingError",
+      message: `${notGzip}: cannot read (gzip: incorrect header check); file skipped`,
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reader: headers are checked: none, the files' own, another, a plain CSV one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const files = {
+      noHeader: [ROW(1), ROW(2)].join("\n"),
+      own: dayFile([ROW(3)]),
+      // The correct spelling and comma separators name the same columns.
+      plainSame: dayFile([ROW(4)], COLUMNS_LINE.replace("tranaction", "transaction")),
+      otherHash: dayFile([ROW(5)], "# id | when | amount"),
+      otherPlain: dayFile([ROW(6)], "step,type,amount,nameOrig,oldbalanceOrg"),
+      json: '{"transaction_id":7,"tx_datetime":"2019-08-22 06:51:03","customer_id":1,' +
+        '"terminal_id":2,"tx_amount":3.5,"tx_time_seconds":24663,"tx_fraud":0,' +
+        '"tx_fraud_scenario":0}\n',
+    };
+    const paths: string[] = [];
+    for (const [name, text] of Object.entries(files)) {
+      paths.push(join(dir, `${name}.txt`));
+      await Deno.writeTextFile(paths.at(-1)!, text);
+    }
+    const { rows, stats, problems } = await readWithProblems(paths);
+    assert.deepEqual(rows.map((r) => [r.lineNo, r.id]), [[1, 1], [2, 2], [2, 3], [2, 4], [1, 7]]);
+    assert.deepEqual(problems, [
+      {
+        kind: "no_header",
+        line: 1,
+        message: `${paths[0]}:1: no header line (the file starts with a row); read all the same`,
+      },
+      {
+        kind: "other_header",
+        line: 1,
+        message: `${paths[3]}:1: header names other columns than a day file's ` +
+          `"# id | when | amount"; file skipped`,
+      },
+      {
+        kind: "other_header",
+        line: 1,
+        message: `${paths[4]}:1: header names other columns than a day file's ` +
+          `"step,type,amount,nameOrig,oldbalanceOrg"; file skipped`,
+      },
+    ]);
+    assert.equal(stats.headers, 2);
+    assert.equal(stats.filesSkipped, 2);
+    assert.equal(stats.filesWithoutHeader, 1);
+    assert.equal(stats.rejected, 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+const COLUMNS_LINE =
+  "tranaction_id,tx_datetime,customer_id,terminal_id,tx_amount,tx_time_seconds,tx_time_days," +
+  "tx_fraud,tx_fraud_scenario";
+
+Deno.test("reader: bad rows are counted by reason, the first ones located and explained", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bad = [
+      "0,2019-08-22 06:51:03,0,711,70.91,24663,0,0", // 8 columns
+      "1,2019-08-22 06:51:03,0,711,70.91,24663,0,0,0,9", // 10 columns
+      "2,2019-08-22 06:51:03,0,711,abc,24663,0,0,0",
+      "x2,2019-08-22 06:51:03,0,711,1.5,24663,0,0,0",
+      "3,2019-08-22 06:51:03,0,711,1.5,24663,0,2,0",
+      "4,22/08/2019 06:51,0,711,1.5,24663,0,0,0",
+      "5,2019-08-22 06:51:03,c7,711,1.5,24663,0,0,0",
+      '{"transaction_id":6,"customer_id":1,"terminal_id":2,"tx_amount":"lots"}',
+    ];
+    const path = join(dir, "2019-08-22.txt");
+    await Deno.writeTextFile(path, dayFile([ROW(0), ...bad, ROW(9)]));
+    const { rows, stats } = await readAll([path]);
+    assert.equal(rows.length, bad.length + 2);
+    assert.equal(stats.good, 2);
+    assert.equal(stats.rejected, bad.length);
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(stats.rejectedBy).filter(([, n]) => n > 0)),
+      {
+        bad_field_count: 2,
+        bad_amount: 2,
+        bad_transaction_id: 1,
+        bad_fraud: 1,
+        bad_datetime: 1,
+        bad_customer_id: 1,
+      },
+    );
+    assert.deepEqual(stats.firstRejected, [
+      `${path}:3: 8 columns, expected 9`,
+      `${path}:4: 10 columns, expected 9`,
+      `${path}:5: tx_amount "abc" is not a non-negative decimal number`,
+      `${path}:6: tranaction_id "x2" is not a non-negative integer`,
+      `${path}:7: tx_fraud "2" is not 0 or 1`,
+      `${path}:8: tx_datetime "22/08/2019 06:51" is not a date and time as YYYY-MM-DD HH:MM:SS`,
+      `${path}:9: customer_id "c7" is not an integer`,
+      `${path}:10: tx_amount is missing or not a non-negative decimal number`,
+    ]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reader: only the first ten rejected lines are described", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "2019-08-22.txt");
+    await Deno.writeTextFile(path, dayFile(Array.from({ length: 25 }, () => "garbage")));
+    const { stats } = await readAll([path]);
+    assert.equal(stats.rejected, 25);
+    assert.equal(stats.firstRejected.length, 10);
+    assert.equal(stats.firstRejected[9], `${path}:11: 1 column, expected 9`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("expandInputs: a missing directory or file is named", async () => {
+  await assert.rejects(expandInputs(["/nonexistent/day-files/"]), {
+    name: "UserFacingError",
+    message: "no such file or directory: /nonexistent/day-files/",
+  });
+  await assert.rejects(expandInputs(["/nonexistent/*.txt"]), /cannot list \/nonexistent/);
+});

@@ -15,7 +15,8 @@ import {
 } from "../kafka/connection.ts";
 import { topicNames } from "../kafka/topics.ts";
 import { utcDateFlag } from "./date_flag.ts";
-import { expandInputs, FileReader } from "./file_reader.ts";
+import { expandInputs, FileReader, type InputProblem, type RowBatch } from "./file_reader.ts";
+import { describeRejected } from "./input_problems.ts";
 import { LabelFeedback } from "./label_feedback.ts";
 import { ProducerStats } from "./producer_stats.ts";
 import { createPacer, type PaceSpec } from "./rate_pacer.ts";
@@ -68,6 +69,11 @@ export const command = defineCommand({
       default: "7d",
     },
     "no-labels": { type: "boolean", description: "publish no labels" },
+    strict: {
+      type: "boolean",
+      description:
+        "stop (exit 1) at the first bad line, unreadable file or missing or other header",
+    },
     "dataset-start": {
       type: "string",
       value: "YYYY-MM-DD",
@@ -120,7 +126,17 @@ export const command = defineCommand({
   const labels = flags["no-labels"]
     ? undefined
     : new LabelFeedback(labelDelayMs, (m) => send(topics.labels, m));
-  const reader = new FileReader(files, { originMs, batchRows: maxBatch });
+  const strict = flags.strict === true;
+  const onProblem = (p: InputProblem) => {
+    if (strict) throw new StrictStop(`${p.message.replace(/; [^;]*$/, "")} (--strict)`);
+    log.log("warn", "input_problem", {
+      kind: p.kind,
+      file: p.file,
+      line: p.line,
+      message: p.message,
+    });
+  };
+  const reader = new FileReader(files, { originMs, batchRows: maxBatch, onProblem });
   const pacer = createPacer(pace);
   const stats = new ProducerStats(instance, topics.transactions, reader.stats, pacer, labels);
 
@@ -136,7 +152,7 @@ export const command = defineCommand({
   const stop = () => (stopping = true);
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
-  const progress = new Progress(stats, log);
+  const progress = new Progress(stats, log, flags["label-delay"]);
   try {
     await withinConnectTimeout(settings, "connect the producer", () => producer.connect());
     stats.connected = true;
@@ -148,42 +164,58 @@ export const command = defineCommand({
     });
     const messages: Message[] = [];
     let sent = 0;
-    outer: for await (const batch of reader.batches()) {
-      stats.currentFile = batch.file;
-      let i = 0;
-      while (i < batch.count) {
-        if (stopping || sent >= limit || pacer.finished()) break outer;
-        const n = pacer.allow(Math.min(batch.count - i, limit - sent), batch.eventTimeMs, i);
-        if (n === 0) {
+    try {
+      outer: for await (const batch of reader.batches()) {
+        stats.currentFile = batch.file;
+        let i = 0;
+        while (i < batch.count) {
+          if (stopping || sent >= limit || pacer.finished()) break outer;
+          let max = Math.min(batch.count - i, limit - sent);
+          if (strict) {
+            const bad = firstRejected(batch, i, i + max);
+            if (bad === i) throw new StrictStop(`${badLine(batch, i)} (--strict)`);
+            if (bad > i) max = bad - i;
+          }
+          const n = pacer.allow(max, batch.eventTimeMs, i);
+          if (n === 0) {
+            progress.tick();
+            await sleep(pacer.waitMs(batch.eventTimeMs[i]));
+            continue;
+          }
+          const releasedAt = performance.now();
+          const timestamp = String(Date.now());
+          let lastEventTime = NaN;
+          for (let k = i; k < i + n; k++) {
+            const good = batch.reason[k] === null;
+            if (!good && flags["skip-rejected"]) continue;
+            // A copy: the batch's bytes are reused for the next batch while kafkajs holds these.
+            const value = Buffer.from(batch.buf.subarray(batch.lineStart[k], batch.lineEnd[k]));
+            messages.push({ key: good ? String(batch.customerId[k]) : null, value, timestamp });
+            if (good) lastEventTime = batch.eventTimeMs[k];
+            else stats.rejectedSent++;
+          }
+          labels?.enqueue(batch, i, i + n);
+          i += n;
+          sent += n;
+          if (messages.length > 0) {
+            const t0 = performance.now();
+            await send(topics.transactions, messages);
+            stats.sendLatencyMs.observe(performance.now() - t0);
+            stats.noteSend(messages.length, releasedAt);
+            messages.length = 0;
+          }
+          if (!(lastEventTime <= stats.eventTimeMs)) stats.eventTimeMs = lastEventTime;
+          if (labels && !Number.isNaN(stats.eventTimeMs)) {
+            await labels.publishDue(stats.eventTimeMs);
+          }
           progress.tick();
-          await sleep(pacer.waitMs(batch.eventTimeMs[i]));
-          continue;
         }
-        const timestamp = String(Date.now());
-        let lastEventTime = NaN;
-        for (let k = i; k < i + n; k++) {
-          const good = batch.reason[k] === null;
-          if (!good && flags["skip-rejected"]) continue;
-          // A copy: the batch's bytes are reused for the next batch while kafkajs holds these.
-          const value = Buffer.from(batch.buf.subarray(batch.lineStart[k], batch.lineEnd[k]));
-          messages.push({ key: good ? String(batch.customerId[k]) : null, value, timestamp });
-          if (good) lastEventTime = batch.eventTimeMs[k];
-          else stats.rejectedSent++;
-        }
-        labels?.enqueue(batch, i, i + n);
-        i += n;
-        sent += n;
-        if (messages.length > 0) {
-          const t0 = performance.now();
-          await send(topics.transactions, messages);
-          stats.sendLatencyMs.observe(performance.now() - t0);
-          stats.sent.add(messages.length);
-          messages.length = 0;
-        }
-        if (!(lastEventTime <= stats.eventTimeMs)) stats.eventTimeMs = lastEventTime;
-        if (labels && !Number.isNaN(stats.eventTimeMs)) await labels.publishDue(stats.eventTimeMs);
-        progress.tick();
       }
+    } catch (err) {
+      if (!(err instanceof StrictStop)) throw err;
+      stats.done = true;
+      progress.finish(err.message);
+      throw err;
     }
     stats.done = true;
     progress.finish(
@@ -212,6 +244,7 @@ class Progress {
   constructor(
     private readonly stats: ProducerStats,
     private readonly log: ReturnType<typeof jsonLogger>,
+    private readonly labelDelay: string,
   ) {}
 
   tick(): void {
@@ -230,9 +263,45 @@ class Progress {
     }
   }
 
+  /**
+   * The run's account: what was sent and how fast, every rejected line counted by reason with the
+   * first few located, skipped files, and the labels that never went out.
+   */
   finish(why: string): void {
     if (this.tty) Deno.stderr.writeSync(new TextEncoder().encode("\r\x1b[K"));
-    this.log.log("info", "done", { why, ...this.summary() });
+    const s = this.stats.stats();
+    const reader = s.reader;
+    let labels = null;
+    if (s.labels) {
+      const { published, pending } = s.labels;
+      labels = {
+        published,
+        not_published: pending,
+        delay: this.labelDelay,
+        ...(pending > 0 && {
+          note: `${pending} labels were still inside their ${this.labelDelay} delay ` +
+            `(event time ${s.event_time}) when sending ended, and were not published`,
+        }),
+      };
+    }
+    this.log.log("info", "done", {
+      why,
+      sent: s.sent,
+      achieved_rate: s.achieved_rate,
+      target_rate: s.target_rate,
+      sending_s: s.sending_s,
+      rejected_lines: reader.rejected,
+      rejected_sent: s.rejected_sent,
+      rejected_by: Object.fromEntries(Object.entries(reader.rejectedBy).filter(([, n]) => n > 0)),
+      first_rejected: reader.firstRejected,
+      files_read: reader.files,
+      files_skipped: reader.filesSkipped,
+      files_without_header: reader.filesWithoutHeader,
+      repaired: reader.repaired,
+      labels,
+      event_time: s.event_time,
+      file: s.file,
+    });
   }
 
   private summary() {
@@ -248,6 +317,21 @@ class Progress {
       file: s.file,
     };
   }
+}
+
+/** --strict met a bad line or file: the run ends with the done log and exit code 1. */
+class StrictStop extends UserFacingError {}
+
+/** Index of the first rejected row in batch rows [from, to), or -1. */
+function firstRejected(batch: RowBatch, from: number, to: number): number {
+  for (let k = from; k < to; k++) if (batch.reason[k] !== null) return k;
+  return -1;
+}
+
+/** "file:line: what is wrong" for rejected row i. */
+function badLine(batch: RowBatch, i: number): string {
+  const line = new TextDecoder().decode(batch.line(i));
+  return `${batch.file}:${batch.lineNo[i]}: ${describeRejected(line, batch.reason[i]!)}`;
 }
 
 function paceSpec(flags: {

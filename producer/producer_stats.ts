@@ -18,6 +18,10 @@ export class ProducerStats implements StatsSource {
   /** Latest event time sent (epoch ms), NaN before the first row. */
   eventTimeMs = NaN;
   currentFile = "";
+  /** performance.now() when the first and the latest send were released, and the first's size. */
+  private firstSendAt = NaN;
+  private lastSendAt = NaN;
+  private firstSendCount = 0;
 
   constructor(
     readonly instance: string,
@@ -26,6 +30,31 @@ export class ProducerStats implements StatsSource {
     private readonly pacer: Pacer,
     private readonly labels: LabelFeedback | undefined,
   ) {}
+
+  /** Counts a send of `count` messages released by the pacer at `at` (performance.now()). */
+  noteSend(count: number, at: number): void {
+    this.sent.add(count);
+    if (Number.isNaN(this.firstSendAt)) {
+      this.firstSendAt = at;
+      this.firstSendCount = count;
+    }
+    this.lastSendAt = at;
+  }
+
+  /** Seconds from the first send to the latest. */
+  sendingSeconds(): number {
+    return Number.isNaN(this.firstSendAt) ? 0 : (this.lastSendAt - this.firstSendAt) / 1000;
+  }
+
+  /**
+   * Messages per second over the whole run, NaN before a second send. The first send is left
+   * out: it goes at once with a time slice's worth of tokens, and counting it would credit the
+   * run with a slice it never waited for.
+   */
+  achievedRate(): number {
+    const seconds = this.sendingSeconds();
+    return seconds > 0 ? (this.sent.total - this.firstSendCount) / seconds : NaN;
+  }
 
   healthy(): boolean {
     return true;
@@ -45,7 +74,9 @@ export class ProducerStats implements StatsSource {
       sent: this.sent.total,
       rejected_sent: this.rejectedSent,
       rates: { sent: this.sent.rates() },
-      target_rate: Number.isNaN(target) ? null : target,
+      achieved_rate: finiteOrNull(this.achievedRate()),
+      sending_s: this.sendingSeconds(),
+      target_rate: finiteOrNull(target),
       send_latency_ms: this.sendLatencyMs.summary(),
       event_time: Number.isNaN(this.eventTimeMs) ? null : new Date(this.eventTimeMs).toISOString(),
       file: this.currentFile,
@@ -97,6 +128,16 @@ export class ProducerStats implements StatsSource {
         { ...base, repair },
       );
     }
+    const achieved = this.achievedRate();
+    if (!Number.isNaN(achieved)) {
+      p.sample(
+        "fraudstream_producer_achieved_rate",
+        "gauge",
+        "Messages per second since the first send.",
+        achieved,
+        base,
+      );
+    }
     if (this.labels) {
       p.sample(
         "fraudstream_producer_labels_published_total",
@@ -122,4 +163,8 @@ export class ProducerStats implements StatsSource {
     );
     return p.toString();
   }
+}
+
+function finiteOrNull(x: number): number | null {
+  return Number.isFinite(x) ? x : null;
 }

@@ -18,8 +18,17 @@ export interface Pacer {
   finished(): boolean;
 }
 
-/** Tokens accrue per time slice; a bucket holds at most one slice's worth (the burst bound). */
-export const SLICE_MS = 100;
+/**
+ * Tokens are released in groups worth at least this much time: one send per group keeps sends
+ * batched (at most ~100 per second whatever the rate) instead of one tiny send per token.
+ */
+export const SEND_INTERVAL_MS = 10;
+/**
+ * A stall (GC, a slow acknowledgement) leaves tokens owed; the bucket keeps up to this much time's
+ * worth, so the pacer catches up and the rate over a second or more stays the asked one. A longer
+ * stall is lost rather than replayed as a flood.
+ */
+export const CATCH_UP_MS = 1000;
 const MAX_WAIT_MS = 250;
 
 export type PaceSpec =
@@ -75,13 +84,17 @@ class TokenBucket implements Pacer {
     if (Number.isNaN(this.start)) {
       this.start = t;
       this.last = t;
-      // The first slice's worth may go at once, as every later slice's does.
-      this.tokens = this.burst(this.rateAt(0) ?? 0);
+      // The first group may go at once, as every later one does when its time has come.
+      this.tokens = group(this.rateAt(0) ?? 0);
     }
     const rate = this.rateAt(t - this.start);
     if (rate === undefined) return 0;
-    this.tokens = Math.min(this.burst(rate), this.tokens + (t - this.last) * rate / 1000);
+    this.tokens = Math.min(
+      Math.max(group(rate), rate * CATCH_UP_MS / 1000),
+      this.tokens + (t - this.last) * rate / 1000,
+    );
     this.last = t;
+    if (this.tokens < Math.min(max, group(rate))) return 0;
     const n = Math.min(max, Math.floor(this.tokens));
     this.tokens -= n;
     return n;
@@ -90,7 +103,8 @@ class TokenBucket implements Pacer {
   waitMs(): number {
     const rate = this.targetRate();
     if (!(rate > 0)) return MAX_WAIT_MS;
-    return Math.min(MAX_WAIT_MS, Math.max(1, Math.ceil((1 - this.tokens) * 1000 / rate)));
+    const missing = group(rate) - this.tokens;
+    return Math.min(MAX_WAIT_MS, Math.max(1, Math.ceil(missing * 1000 / rate)));
   }
 
   targetRate(): number {
@@ -101,10 +115,11 @@ class TokenBucket implements Pacer {
   finished(): boolean {
     return !Number.isNaN(this.start) && this.rateAt(this.now() - this.start) === undefined;
   }
+}
 
-  private burst(rate: number): number {
-    return Math.max(1, rate * SLICE_MS / 1000);
-  }
+/** Tokens of one send: SEND_INTERVAL_MS worth, and at least one message. */
+function group(rate: number): number {
+  return Math.max(1, rate * SEND_INTERVAL_MS / 1000);
 }
 
 /**
