@@ -66,7 +66,9 @@ export class Agent {
   /** A producer runs one transaction at a time: exactly-once deliveries queue here. */
   #transactionQueue: Promise<void> = Promise.resolve();
   #restorePending = false;
-  #commits: Promise<void> = Promise.resolve();
+  /** Next offset to commit per partition, and the one commit request in flight. */
+  readonly #toCommit = new Map<number, string>();
+  #committing: Promise<void> | null = null;
   #fail!: (err: Error) => void;
   /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
@@ -112,6 +114,7 @@ export class Agent {
       labelsApplied: this.#labels.applied,
       exactlyOnce: this.#config.exactlyOnce,
       engine: this.#engine.counters,
+      topics: this.#config.topics,
     });
   }
 
@@ -179,7 +182,7 @@ export class Agent {
   /** Finishes the batches in flight, commits them, leaves the group. */
   async stop(): Promise<void> {
     await this.#consumer?.stop();
-    await this.#commits;
+    await this.#commitsDone();
     await Promise.all([this.#consumer?.disconnect(), this.#labels.stop()]);
     await this.#producer?.disconnect();
   }
@@ -270,20 +273,9 @@ export class Agent {
       return await run;
     }
     if (topicMessages.length) await producer.sendBatch({ topicMessages, acks: -1 });
-    // The predictions are acknowledged, so the offset may be committed. The next batch does not
-    // wait for that round trip; commits run one at a time, in order, and a failed one only means
-    // re-scoring after a crash (at-least-once). Restore and stop wait for the chain.
-    this.#commits = this.#commits.then(() =>
-      this.#consumer!.commitOffsets([{ topic, partition, offset: nextOffset }])
-    )
-      .catch((err) => {
-        this.stats.errors++;
-        this.#config.log.log("warn", "commit_failed", {
-          partition,
-          offset: nextOffset,
-          error: errorText(err),
-        });
-      });
+    // The predictions are acknowledged, so the offset may be committed; the next batch does not
+    // wait for that round trip. Offsets due meanwhile are merged into the next commit.
+    this.#scheduleCommit(topic, partition, nextOffset);
   }
 
   /**
@@ -304,7 +296,7 @@ export class Agent {
 
   async #restore(): Promise<void> {
     await this.#waitForDrain();
-    await this.#commits;
+    await this.#commitsDone();
     this.#restorePending = false;
     const partitions = this.#assigned;
     const started = performance.now();
@@ -340,6 +332,41 @@ export class Agent {
     this.stats.restores++;
     this.#restored = !this.#restorePending;
     log.log("info", "restore", { partitions, messages, ms });
+  }
+
+  /**
+   * One OffsetCommit request at a time, each carrying the latest offset of every partition that
+   * advanced since the last: commits keep up with any batch rate, and they stay in order. A
+   * failed commit only means re-scoring after a crash or rebalance (at-least-once).
+   */
+  #scheduleCommit(topic: string, partition: number, nextOffset: string): void {
+    this.#toCommit.set(partition, nextOffset);
+    this.#committing ??= this.#flushCommits(topic);
+  }
+
+  async #flushCommits(topic: string): Promise<void> {
+    try {
+      while (this.#toCommit.size > 0) {
+        const offsets = [...this.#toCommit].map(([partition, offset]) => ({
+          topic,
+          partition,
+          offset,
+        }));
+        this.#toCommit.clear();
+        try {
+          await this.#consumer!.commitOffsets(offsets);
+        } catch (err) {
+          this.stats.errors++;
+          this.#config.log.log("warn", "commit_failed", { offsets, error: errorText(err) });
+        }
+      }
+    } finally {
+      this.#committing = null;
+    }
+  }
+
+  async #commitsDone(): Promise<void> {
+    while (this.#committing) await this.#committing;
   }
 
   #waitForDrain(): Promise<void> {

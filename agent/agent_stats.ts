@@ -1,4 +1,5 @@
 import type { EngineCounters } from "../features/feature_engine.ts";
+import type { TopicNames } from "../kafka/topics.ts";
 import { PrometheusText } from "../http/prometheus.ts";
 import { RateMeter } from "../metrics/rate_meter.ts";
 import { RecentHistogram } from "../metrics/recent_histogram.ts";
@@ -48,6 +49,7 @@ export class AgentStats {
       exactlyOnce: boolean;
       /** The feature engine's counters (FeatureEngine.counters). */
       engine: EngineCounters;
+      topics: TopicNames;
     },
   ) {
     const engine = extra.engine;
@@ -65,6 +67,7 @@ export class AgentStats {
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
       model: this.model,
       exactly_once: extra.exactlyOnce,
+      topics: extra.topics,
       consumed: this.consumed.total,
       scored: this.scored.total,
       dlq: this.dlq.total,

@@ -100,20 +100,25 @@ async function consumeOnly(topic: string, total: number): Promise<number> {
   return (total / ms) * 1000;
 }
 
-async function agentEndToEnd(
-  prefix: string,
-  total: number,
-): Promise<{ rate: number; stats: Record<string, unknown> }> {
-  const group = `bench-agent-${run}`;
-  const fleet = await startLocalFleet({
+/** One agent process in a fresh group on the prefix's topics, ready to score. */
+function startOneAgent(prefix: string, group: string) {
+  return startLocalFleet({
     count: 1,
     group,
     topicPrefix: prefix,
     connectionArgs: ["--brokers", brokers],
     agentArgs: values["agent-args"]!.split(" ").filter(Boolean),
-    instancePrefix: "bench",
+    instancePrefix: group,
     readyTimeoutMs: 120_000,
   });
+}
+
+async function agentEndToEnd(
+  prefix: string,
+  total: number,
+): Promise<{ rate: number; stats: Record<string, unknown> }> {
+  const group = `bench-agent-${run}`;
+  const fleet = await startOneAgent(prefix, group);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -138,16 +143,7 @@ async function agentEndToEnd(
 
 async function latencyAtRate(files: string, rate: number, seconds: number) {
   const prefix = await freshTopics("latency");
-  const group = `bench-latency-${run}`;
-  const fleet = await startLocalFleet({
-    count: 1,
-    group,
-    topicPrefix: prefix,
-    connectionArgs: ["--brokers", brokers],
-    agentArgs: values["agent-args"]!.split(" ").filter(Boolean),
-    instancePrefix: "bench-latency",
-    readyTimeoutMs: 120_000,
-  });
+  const fleet = await startOneAgent(prefix, `bench-latency-${run}`);
   try {
     await fraudstream([
       "produce",

@@ -1,37 +1,216 @@
-import { startLocalKafka } from "../kafka/local/local_kafka.ts";
+import { startLocalFleet } from "../capacity/agent_fleet.ts";
+import { createKafka } from "../kafka/connection.ts";
+import { type LocalKafka, startLocalKafka } from "../kafka/local/local_kafka.ts";
+import { topicNames } from "../kafka/topics.ts";
 
 /**
- * `deno task demo`: the whole story on the embedded defaults. Starts a local Kafka broker unless
- * FRAUDSTREAM_BROKERS names one, then runs the fraudstream commands a user would, and cleans up.
+ * `deno task demo`: the whole story on the embedded defaults, as a user would run it. A local
+ * Kafka broker (unless FRAUDSTREAM_BROKERS names one), a few days of generated transactions,
+ * two scoring agents with the shipped model fed at the bank's holiday rate, their stats, then
+ * the capacity planner: the real agent, and an agent slowed to a known capacity to show the
+ * knee. Everything it started is stopped; only the capacity reports are kept.
  */
 const main = new URL("../main.ts", import.meta.url).pathname;
+const started = performance.now();
+const work = await Deno.makeTempDir({ prefix: "fraudstream-demo-" });
+const data = `${work}/data`;
+const prefix = "demo.";
+const topics = topicNames(prefix);
+const group = "demo.agents";
+const HOLIDAY_RATE = 400;
+const SLOW_AGENT = "--max-batch 50 --test-batch-cost-ms 100 --concurrency 1";
 
-async function fraudstream(args: string[], env: Record<string, string>): Promise<void> {
-  console.log(`\n$ fraudstream ${args.join(" ")}`);
-  const status = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
-    env,
-    stdout: "inherit",
-    stderr: "inherit",
-  }).spawn().status;
-  if (!status.success) throw new Error(`fraudstream ${args[0]} exited with ${status.code}`);
+let kafka: LocalKafka | undefined;
+let stopAgents: (() => Promise<void>) | undefined;
+const interrupted = () => {
+  console.error("\ndemo: interrupted, cleaning up");
+  cleanUp().finally(() => Deno.exit(130));
+};
+Deno.addSignalListener("SIGINT", interrupted);
+
+async function cleanUp(): Promise<void> {
+  await stopAgents?.();
+  stopAgents = undefined;
+  await kafka?.stop();
+  kafka = undefined;
+  await Deno.remove(data, { recursive: true }).catch(() => {});
 }
 
-const external = Deno.env.get("FRAUDSTREAM_BROKERS");
-const started = performance.now();
-const kafka = external ? undefined : await startLocalKafka();
-const brokers = external ?? kafka!.brokers.join(",");
-console.log(external ? `using brokers ${brokers}` : `started a local Kafka broker at ${brokers}`);
-const env = { FRAUDSTREAM_BROKERS: brokers };
+function heading(text: string): void {
+  console.log(`\n== ${text}`);
+}
+
+/** Runs a fraudstream command with the terminal as its output; returns its stdout if captured. */
+async function fraudstream(args: string[], env: Record<string, string>, capture = false) {
+  console.log(`$ fraudstream ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", main, ...args],
+    env,
+    stdout: capture ? "piped" : "inherit",
+    stderr: "inherit",
+  }).output();
+  const text = capture ? new TextDecoder().decode(out.stdout) : "";
+  if (capture) Deno.stdout.writeSync(out.stdout);
+  if (!out.success) throw new Error(`fraudstream ${args[0]} exited with ${out.code}`);
+  return text;
+}
+
 let code = 0;
 try {
-  await fraudstream(["topics", "--partitions", "6"], env);
-  await fraudstream(["ping", "--count", "10"], env);
-  console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  const external = Deno.env.get("FRAUDSTREAM_BROKERS");
+  heading("Kafka");
+  if (!external) kafka = await startLocalKafka();
+  const brokers = external ?? kafka!.brokers.join(",");
+  console.log(
+    external ? `using brokers ${brokers}` : `started a local Apache Kafka broker at ${brokers}`,
+  );
+  const env = { FRAUDSTREAM_BROKERS: brokers };
+
+  heading("Three days of card transactions, Fraud Detection Handbook statistics, with dirt");
+  await fraudstream(["generate", "--out", data, "--days", "3"], env);
+  await fraudstream(["topics", "--topic-prefix", prefix, "--partitions", "6"], env);
+
+  heading(
+    `Two scoring agents with the shipped model, fed at the holiday rate of ${HOLIDAY_RATE} tx/s`,
+  );
+  const fleet = await startLocalFleet({
+    count: 2,
+    group,
+    topicPrefix: prefix,
+    connectionArgs: ["--brokers", brokers],
+    agentArgs: [],
+    instancePrefix: "demo-agent",
+    readyTimeoutMs: 90_000,
+  });
+  stopAgents = fleet.stop;
+  console.log(`agents ready, stats at ${fleet.urls.join(" and ")}`);
+  await fraudstream([
+    "produce",
+    "--topic-prefix",
+    prefix,
+    "--rate",
+    String(HOLIDAY_RATE),
+    "--limit",
+    String(HOLIDAY_RATE * 15),
+    "--http",
+    "off",
+    data,
+  ], env);
+  await showPredictions(brokers);
+
+  heading(`One agent's /stats (curl ${fleet.urls[0]}/stats)`);
+  const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+  console.log(JSON.stringify(
+    {
+      instance: stats.instance,
+      model: stats.model,
+      assigned_partitions: stats.assigned_partitions,
+      consumed: stats.consumed,
+      scored: stats.scored,
+      dlq: stats.dlq,
+      dlq_reasons: stats.dlq_reasons,
+      rates: stats.rates?.scored,
+      e2e_latency_ms: stats.e2e_latency_ms,
+      lag: stats.lag?.total,
+    },
+    null,
+    2,
+  ));
+  heading("The fleet as an operator sees it");
+  await fraudstream(
+    ["fleet", "--agents", fleet.urls.join(","), "--group", group, "--topic-prefix", prefix],
+    env,
+  );
+  await fleet.stop();
+  stopAgents = undefined;
+
+  heading(
+    "Capacity: at what rate does the lag start to grow, how many agents for 50 and 400 tx/s?",
+  );
+  const short = ["--step-seconds", "10", "--settle-seconds", "3", "--drain-seconds", "8"];
+  const real = await fraudstream(
+    ["capacity", "--max-agents", "2", ...short, "--out", `${work}/capacity-report`, data],
+    env,
+    true,
+  );
+  heading(
+    "The same planner on an agent slowed to a known ~440 tx/s (testing flag), to show a knee",
+  );
+  const slowed = await fraudstream(
+    [
+      "capacity",
+      "--max-agents",
+      "1",
+      "--steps",
+      "0.7,0.9,1.05,1.2",
+      "--step-seconds",
+      "12",
+      "--settle-seconds",
+      "3",
+      "--drain-seconds",
+      "10",
+      "--agent-args",
+      SLOW_AGENT,
+      "--out",
+      `${work}/capacity-report-slowed-agent`,
+      data,
+    ],
+    env,
+    true,
+  );
+
+  heading("Answer");
+  console.log(`real agent:   ${real.split("\n")[0]}`);
+  console.log(`              ${real.split("\n")[1]}`);
+  console.log(`slowed agent: ${slowed.split("\n")[0]}`);
+  console.log(`              ${slowed.split("\n")[1]}`);
+  console.log(`\ndemo finished in ${((performance.now() - started) / 1000).toFixed(0)} s`);
 } catch (err) {
   console.error(`demo: ${err instanceof Error ? err.message : err}`);
   code = 1;
 } finally {
-  await kafka?.stop();
+  await cleanUp();
 }
 Deno.exit(code);
+
+/** A few of the agents' predictions, read back from the predictions topic. */
+async function showPredictions(brokers: string): Promise<void> {
+  heading(`Predictions flowing (${topics.predictions})`);
+  const client = createKafka({
+    brokers: brokers.split(","),
+    clientId: "fraudstream-demo",
+    securityProtocol: "plaintext",
+    connectTimeoutMs: 10_000,
+  });
+  const admin = client.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topics.predictions);
+  const total = offsets.reduce((n, p) => n + Number(p.high), 0);
+  const groupId = `demo.reader.${crypto.randomUUID().slice(0, 8)}`;
+  const consumer = client.consumer({ groupId, maxWaitTimeInMs: 200 });
+  const shown: string[] = [];
+  let read = 0;
+  let flagged = false;
+  await consumer.connect();
+  await consumer.subscribe({ topic: topics.predictions, fromBeginning: true });
+  // Three predictions, and the first one the model flags as fraud if there is one.
+  const enough = new Promise<void>((resolve) => {
+    consumer.run({
+      eachMessage: ({ message }) => {
+        read++;
+        const value = message.value?.toString() ?? "";
+        const fraud = value.includes('"fraud":true');
+        if (shown.length < 3 || (fraud && !flagged)) shown.push(value);
+        flagged ||= fraud;
+        if ((shown.length >= 3 && flagged) || read >= total) resolve();
+        return Promise.resolve();
+      },
+    });
+  });
+  await Promise.race([enough, new Promise((r) => setTimeout(r, 10_000))]);
+  await consumer.disconnect();
+  await admin.deleteGroups([groupId]).catch(() => {});
+  await admin.disconnect();
+  console.log(`${total} predictions so far; a few of them:`);
+  for (const s of shown) console.log(`  ${s}`);
+}

@@ -311,11 +311,15 @@ function freePort(): number {
   return port;
 }
 
-/** KRaft wants a base64url-encoded 16-byte UUID. */
+/**
+ * KRaft wants a base64url-encoded 16-byte UUID. One starting with "-" would be read by the
+ * storage tool as a flag, so those are drawn again.
+ */
 function randomClusterId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(
-    /=+$/,
-    "",
-  );
+  for (;;) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    const id = btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
+      .replace(/=+$/, "");
+    if (!id.startsWith("-")) return id;
+  }
 }

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { connectRemoteFleet, startUrl } from "./agent_fleet.ts";
+
+Deno.test("the stats URL comes from the agent's JSON start line only", () => {
+  assert.equal(
+    startUrl(
+      '{"ts":"t","level":"info","component":"agent","event":"start","http":"http://127.0.0.1:40001"}',
+    ),
+    "http://127.0.0.1:40001",
+  );
+  assert.equal(startUrl('{"event":"restore","note":"start"}'), null);
+  assert.equal(startUrl('{"event":"start","http":null}'), null);
+  assert.equal(startUrl("fraudstream: start failed"), null);
+});
+
+function fakeAgent(doc: unknown) {
+  return Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json(doc),
+  );
+}
+
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+Deno.test("remote agents: the ones that answer are used, the others named", async () => {
+  const stats = {
+    role: "agent",
+    group: "fleet-a",
+    lag: { total: 0, partitions: [{ topic: "prod.transactions", partition: 0, lag: 0 }] },
+  };
+  const up = fakeAgent(stats);
+  const down = closedPort();
+  try {
+    const fleet = await connectRemoteFleet([
+      `127.0.0.1:${up.addr.port}`,
+      `http://127.0.0.1:${down}`,
+    ], 2000);
+    assert.deepEqual(fleet.urls, [`http://127.0.0.1:${up.addr.port}`]);
+    assert.equal(fleet.group, "fleet-a");
+    assert.equal(fleet.topic, "prod.transactions");
+    assert.equal(fleet.unreachable.length, 1);
+    assert.equal(fleet.unreachable[0].url, `http://127.0.0.1:${down}`);
+    await fleet.stop();
+  } finally {
+    await up.shutdown();
+  }
+});
+
+Deno.test("remote agents: none answering, or two groups, is a clear error", async () => {
+  const down = closedPort();
+  await assert.rejects(
+    () => connectRemoteFleet([`127.0.0.1:${down}`], 1000),
+    new RegExp(`none of the agents answered: http://127\\.0\\.0\\.1:${down} \\(`),
+  );
+  const a = fakeAgent({ group: "a", lag: { partitions: [] } });
+  const b = fakeAgent({ group: "b", lag: { partitions: [] } });
+  try {
+    await assert.rejects(
+      () => connectRemoteFleet([`127.0.0.1:${a.addr.port}`, `127.0.0.1:${b.addr.port}`], 1000),
+      /different consumer groups \(a, b\)/,
+    );
+  } finally {
+    await a.shutdown();
+    await b.shutdown();
+  }
+});

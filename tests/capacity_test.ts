@@ -1,0 +1,201 @@
+import assert from "node:assert/strict";
+import { fleetSize } from "../capacity/fleet_size.ts";
+import type { CapacityReport } from "../capacity/report.ts";
+import { kafkaTest, runCli, testBrokers, uniquePrefix } from "./support/kafka.ts";
+import { generateData } from "./support/pipeline.ts";
+
+/**
+ * `fraudstream capacity` against the suite's broker with an agent slowed to a known capacity:
+ * --max-batch 50 --test-batch-cost-ms 100 --concurrency 1 scores at most 50 rows per model run
+ * and sleeps 100 ms per run, one partition at a time, i.e. 50 / (0.1 s + the real work) tx/s,
+ * about 440 tx/s on a 2-core machine (a drain measured it at 433-452). The true capacity is
+ * taken from the agent's own batch latency, so the check holds on slower machines too.
+ */
+const SLOW_AGENT = "--max-batch 50 --test-batch-cost-ms 100 --concurrency 1";
+const MAX_BATCH = 50;
+
+Deno.test("capacity user errors are one line and exit 2", async (t) => {
+  const cases: [string, string[], RegExp][] = [
+    ["zero target", ["--target", "0"], /--target 0: expected a number above zero/],
+    ["negative target", ["--target", "50,-400"], /--target -400: expected a non-negative number/],
+    ["non-numeric target", ["--target", "lots"], /--target lots: expected a non-negative number/],
+    ["empty target entry", ["--target", "50,,400"], /--target "50,,400": expected numbers/],
+    [
+      "more agents than partitions",
+      ["--max-agents", "8", "--partitions", "6"],
+      /--max-agents 8 is more than the 6 partitions/,
+    ],
+    ["utilisation above 1", ["--utilisation", "1.5"], /--utilisation 1.5: expected a share/],
+    [
+      "step shorter than settling",
+      ["--step-seconds", "5", "--settle-seconds", "5"],
+      /leaves fewer than 3 s/,
+    ],
+    [
+      "reserved agent flag",
+      ["--agent-args", "--http 127.0.0.1:9"],
+      /--agent-args: --http is set by the planner/,
+    ],
+    ["agents without brokers", ["--agents", "http://127.0.0.1:9"], /--agents needs the brokers/],
+  ];
+  for (const [name, args, message] of cases) {
+    await t.step(name, async () => {
+      const out = await runCli(["capacity", ...args], { FRAUDSTREAM_BROKERS: "" });
+      assert.equal(out.code, 2, `${name}: ${out.stderr}`);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+      assert.match(out.stderr, message);
+    });
+  }
+});
+
+Deno.test("stats URLs that do not answer are named", kafkaTest, async () => {
+  const port = closedPort();
+  const out = await runCli([
+    "capacity",
+    "--agents",
+    `http://127.0.0.1:${port},127.0.0.1:${port}/stats`,
+    "--out",
+    await Deno.makeTempDir(),
+  ], { FRAUDSTREAM_BROKERS: (await testBrokers()).join(",") });
+  assert.equal(out.code, 1, out.stderr);
+  assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+  assert.match(
+    out.stderr,
+    new RegExp(`none of the agents answered: http://127\\.0\\.0\\.1:${port} \\(`),
+  );
+});
+
+Deno.test("remote agents whose topics are missing are refused in one line", kafkaTest, async () => {
+  const prefix = uniquePrefix("capacity-missing");
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    () => Response.json({ role: "agent", group: "g", lag: { total: 0, partitions: [] } }),
+  );
+  try {
+    const out = await runCli([
+      "capacity",
+      "--agents",
+      `127.0.0.1:${server.addr.port}`,
+      "--topic-prefix",
+      prefix,
+      "--out",
+      await Deno.makeTempDir(),
+    ], { FRAUDSTREAM_BROKERS: (await testBrokers()).join(",") });
+    assert.equal(out.code, 1, out.stderr);
+    assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+    assert.match(
+      out.stderr,
+      new RegExp(`missing topics ${prefix.replaceAll(".", "\\.")}transactions`),
+    );
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("existing topics are never measured on (nor deleted)", kafkaTest, async () => {
+  const prefix = uniquePrefix("capacity-existing");
+  const env = { FRAUDSTREAM_BROKERS: (await testBrokers()).join(",") };
+  const made = await runCli(["topics", "--topic-prefix", `${prefix}n1.`], env);
+  assert.equal(made.code, 0, made.stderr);
+  const out = await runCli([
+    "capacity",
+    "--topic-prefix",
+    prefix,
+    "--out",
+    await Deno.makeTempDir(),
+  ], env);
+  assert.equal(out.code, 1, out.stderr);
+  assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+  assert.match(
+    out.stderr,
+    /topics .*n1\.transactions.* already exist: .*pick another --topic-prefix/,
+  );
+  const after = await runCli(["topics", "--topic-prefix", `${prefix}n1.`, "--describe"], env);
+  assert.equal(after.code, 0, after.stdout);
+});
+
+Deno.test(
+  "the knee of a slowed agent is its true capacity, and the fleet size follows",
+  kafkaTest,
+  async () => {
+    const data = await Deno.makeTempDir({ prefix: "fraudstream-capacity-test-" });
+    const out = await Deno.makeTempDir({ prefix: "fraudstream-capacity-report-" });
+    const files = await generateData(data, [
+      "--customers",
+      "2000",
+      "--terminals",
+      "4000",
+      "--days",
+      "3",
+    ]);
+    // 750 tx/s at 70% needs 3 agents of ~440 tx/s (+1 spare) for any knee within 15% of it.
+    const target = 750;
+    const run = await runCli([
+      "capacity",
+      "--max-agents",
+      "1",
+      "--topic-prefix",
+      uniquePrefix("capacity"),
+      "--steps",
+      "0.7,0.9,1.05,1.2",
+      "--step-seconds",
+      "12",
+      "--settle-seconds",
+      "3",
+      "--drain-seconds",
+      "10",
+      "--target",
+      `50,${target}`,
+      "--agent-args",
+      SLOW_AGENT,
+      "--out",
+      out,
+      ...files,
+    ], { FRAUDSTREAM_BROKERS: (await testBrokers()).join(",") });
+    assert.equal(run.code, 0, run.stderr);
+    const report: CapacityReport = JSON.parse(await Deno.readTextFile(`${out}/report.json`));
+    const [m] = report.measurements;
+    const stats = m.agentStats[0] as { batch: { latency_ms: { p50: number } } };
+    const trueCapacity = MAX_BATCH / (stats.batch.latency_ms.p50 / 1000);
+    assert.ok(trueCapacity > 300 && trueCapacity <= 500, `true capacity ${trueCapacity}`);
+
+    assert.equal(m.knee.status, "found");
+    const knee = m.knee.rate!;
+    assert.ok(
+      Math.abs(knee - trueCapacity) <= 0.15 * trueCapacity,
+      `knee ${knee} vs ${trueCapacity}`,
+    );
+    assert.ok(m.knee.upper! > knee, `bracket ${knee}..${m.knee.upper}`);
+    assert.ok(
+      m.drain !== null && Math.abs(m.drain.rate - trueCapacity) <= 0.15 * trueCapacity,
+      `drain ${m.drain?.rate} vs ${trueCapacity}`,
+    );
+
+    const sized = report.fleet_sizes.find((f) => f.target === target)!;
+    const expected = fleetSize(target, [{ agents: 1, capacity: trueCapacity }], 0.7, 6);
+    assert.equal(sized.agents, expected.agents);
+    assert.equal(sized.agents, 4);
+    assert.equal(report.fleet_sizes.find((f) => f.target === 50)!.agents, 2);
+
+    assert.match(run.stdout, /^Lag starts to grow at \d+ tx\/s per agent/);
+    assert.match(run.stdout, new RegExp(`report: ${out}/report\\.md`));
+    const md = await Deno.readTextFile(`${out}/report.md`);
+    assert.match(md, /^# Capacity report\n\n\*\*Lag starts to grow at/);
+    assert.match(md, /!\[[^\]]*\]\(chart\.svg\)/);
+    assert.match(md, /\| step \| target tx\/s \|/);
+    const svg = await Deno.readTextFile(`${out}/chart.svg`);
+    assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+    assert.match(svg, /knee \d+ tx\/s/);
+    assert.ok(!/<script|href="http/.test(svg), "the chart is self-contained");
+    assert.ok(report.samples.length > 40, `${report.samples.length} samples`);
+    await Deno.remove(data, { recursive: true });
+    await Deno.remove(out, { recursive: true });
+  },
+);
+
+function closedPort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
