@@ -39,7 +39,8 @@ export const command = defineCommand({
     model: {
       type: "string",
       value: "PATH",
-      description: "ONNX model file (default: the shipped model)",
+      description:
+        "ONNX model file, or models:/NAME/VERSION|latest, models:/NAME@ALIAS from the MLflow registry at MLFLOW_TRACKING_URI (default: the shipped model)",
     },
     http: {
       type: "string",

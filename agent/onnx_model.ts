@@ -4,6 +4,7 @@ import * as ort from "onnxruntime-node";
 import { UserFacingError } from "../cli/usage_error.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_NAMES } from "../features/feature_list.ts";
+import { fetchRegisteredModel } from "./mlflow_model_source.ts";
 import { readOnnxMetadata } from "./onnx_metadata.ts";
 
 /** The model the repo ships (model/train/reproduce.sh rebuilds it). */
@@ -151,12 +152,18 @@ export class OnnxModel {
   }
 }
 
-/** Loads the model file at `path` for `engine`; a missing or mismatched model is a UserFacingError. */
+/**
+ * Loads the model for `engine` from a file path, or from the MLflow registry for a
+ * `models:/...` URI; a missing or mismatched model is a UserFacingError.
+ */
 export async function loadOnnxModel(
   path: string,
   engine: FeatureEngine,
   options: OnnxModelOptions = {},
 ): Promise<OnnxModel> {
+  if (path.startsWith("models:/")) {
+    return await OnnxModel.fromBytes(await fetchRegisteredModel(path), path, engine, options);
+  }
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);
