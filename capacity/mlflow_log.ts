@@ -1,3 +1,4 @@
+import { MlflowClient, proxiedArtifactPath } from "../mlflow/tracking_client.ts";
 import { fmtRate } from "./fleet_size.ts";
 import type { CapacityReport, WrittenReport } from "./report.ts";
 
@@ -14,8 +15,7 @@ export interface MlflowRun {
  * Logs a capacity report to an MLflow tracking server through its REST API: parameters, the
  * knee and fleet sizes as metrics (and lag, input rate and throughput per second as series),
  * and the report files as artifacts through the server's mlflow-artifacts proxy. The
- * experiment is MLFLOW_EXPERIMENT_NAME, else "fraudstream-capacity"; MLFLOW_TRACKING_TOKEN or
- * MLFLOW_TRACKING_USERNAME/PASSWORD authenticate, as with MLflow's own clients.
+ * experiment is MLFLOW_EXPERIMENT_NAME, else "fraudstream-capacity".
  */
 export async function logToMlflow(
   trackingUri: string,
@@ -23,8 +23,7 @@ export async function logToMlflow(
   files: WrittenReport,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
 ): Promise<MlflowRun> {
-  const base = trackingUri.replace(/\/+$/, "");
-  const api = new MlflowApi(base, authHeader(env));
+  const api = new MlflowClient(trackingUri, env);
   const experimentName = env("MLFLOW_EXPERIMENT_NAME") || "fraudstream-capacity";
   const experimentId = await api.experimentId(experimentName);
   const started = Date.parse(report.started_at);
@@ -71,7 +70,7 @@ export async function logToMlflow(
       .catch(() => {});
     throw err;
   }
-  return { runId, url: `${base}/#/experiments/${experimentId}/runs/${runId}` };
+  return { runId, url: `${api.base}/#/experiments/${experimentId}/runs/${runId}` };
 }
 
 interface Metric {
@@ -117,91 +116,8 @@ function seriesMetrics(report: CapacityReport, startedMs: number): Metric[] {
   return out;
 }
 
-/** "mlflow-artifacts:/1/abc/artifacts" -> "1/abc/artifacts"; other stores are not reachable. */
-function proxiedArtifactPath(artifactUri: string): string {
-  const m = /^mlflow-artifacts:(?:\/\/[^/]*)?\/(.*)$/.exec(artifactUri);
-  if (!m) {
-    throw new Error(
-      `the run's artifact store is ${artifactUri}, not the server's proxy: start the tracking server with --serve-artifacts`,
-    );
-  }
-  return m[1].replace(/\/+$/, "");
-}
-
 function contentType(name: string): string {
   if (name.endsWith(".json")) return "application/json";
   if (name.endsWith(".svg")) return "image/svg+xml";
   return "text/markdown; charset=utf-8";
-}
-
-function authHeader(env: (name: string) => string | undefined): Record<string, string> {
-  const token = env("MLFLOW_TRACKING_TOKEN");
-  if (token) return { authorization: `Bearer ${token}` };
-  const user = env("MLFLOW_TRACKING_USERNAME");
-  if (user) {
-    return { authorization: `Basic ${btoa(`${user}:${env("MLFLOW_TRACKING_PASSWORD") ?? ""}`)}` };
-  }
-  return {};
-}
-
-class MlflowApi {
-  constructor(private readonly base: string, private readonly auth: Record<string, string>) {}
-
-  async call<T = unknown>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-    const res = await fetch(`${this.base}/api/2.0/mlflow/${path}`, {
-      method,
-      headers: { "content-type": "application/json", ...this.auth },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(30_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new MlflowError(path, res.status, text);
-    return (text ? JSON.parse(text) : {}) as T;
-  }
-
-  async experimentId(name: string): Promise<string> {
-    try {
-      const found = await this.call<{ experiment: { experiment_id: string } }>(
-        "GET",
-        `experiments/get-by-name?experiment_name=${encodeURIComponent(name)}`,
-      );
-      return found.experiment.experiment_id;
-    } catch (err) {
-      if (!(err instanceof MlflowError && err.code === "RESOURCE_DOES_NOT_EXIST")) throw err;
-    }
-    const created = await this.call<{ experiment_id: string }>("POST", "experiments/create", {
-      name,
-    });
-    return created.experiment_id;
-  }
-
-  async upload(path: string, bytes: Uint8Array<ArrayBuffer>, type: string): Promise<void> {
-    const url = `${this.base}/api/2.0/mlflow-artifacts/artifacts/${
-      path.split("/").map(encodeURIComponent).join("/")
-    }`;
-    const res = await fetch(url, {
-      method: "PUT",
-      headers: { "content-type": type, ...this.auth },
-      body: bytes,
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new MlflowError(`artifact ${path}`, res.status, text);
-  }
-}
-
-class MlflowError extends Error {
-  readonly code: string;
-
-  constructor(what: string, status: number, body: string) {
-    let code = "";
-    let message = body.slice(0, 200);
-    try {
-      const doc = JSON.parse(body);
-      code = doc.error_code ?? "";
-      message = doc.message ?? message;
-    } catch { /* not JSON: an HTML error page or a proxy's text */ }
-    super(`${what}: HTTP ${status}${code ? ` ${code}` : ""}: ${message}`);
-    this.code = code;
-  }
 }
