@@ -12,7 +12,7 @@ import {
   createKafka,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
-import { describeTopics, topicNames } from "../kafka/topics.ts";
+import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
 
@@ -30,12 +30,7 @@ export const command = defineCommand({
       description: "consumer group of the agent fleet",
       default: "fraudstream-agents",
     },
-    "topic-prefix": {
-      type: "string",
-      value: "PREFIX",
-      description: "prefix of every topic name",
-      default: "",
-    },
+    ...TOPIC_PREFIX_FLAG,
     model: {
       type: "string",
       value: "PATH",

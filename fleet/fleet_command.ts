@@ -10,7 +10,7 @@ import {
   errorText,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
-import { topicNames } from "../kafka/topics.ts";
+import { TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { normalizeAgentUrl, pollAgents, totals } from "./agent_poll.ts";
 import { groupLag } from "./group_lag.ts";
 import { type FleetSnapshot, renderTable } from "./fleet_table.ts";
@@ -49,12 +49,7 @@ export const command = defineCommand({
       description: "consumer group whose lag is read from Kafka (needs --brokers)",
       default: "fraudstream-agents",
     },
-    "topic-prefix": {
-      type: "string",
-      value: "PREFIX",
-      description: "prefix of every topic name",
-      default: "",
-    },
+    ...TOPIC_PREFIX_FLAG,
   },
   examples: [
     "fraudstream fleet --agents 10.0.0.5:8081,10.0.0.5:8082,10.0.0.6:8081 --watch 5",

@@ -1,4 +1,15 @@
+import type { FlagSpecs } from "../cli/flags.ts";
 import type { Admin, ITopicConfig } from "kafkajs";
+
+/** The flag every command that reads or writes the project's topics shares. */
+export const TOPIC_PREFIX_FLAG = {
+  "topic-prefix": {
+    type: "string",
+    value: "PREFIX",
+    description: "prefix of every topic name",
+    default: "",
+  },
+} as const satisfies FlagSpecs;
 
 /** The project's topics; a prefix lets experiments (capacity runs, tests) use fresh ones. */
 export interface TopicNames {

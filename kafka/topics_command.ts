@@ -6,7 +6,7 @@ import {
   createKafka,
   withinConnectTimeout,
 } from "./connection.ts";
-import { describeTopics, ensureTopics, topicNames } from "./topics.ts";
+import { describeTopics, ensureTopics, TOPIC_PREFIX_FLAG, topicNames } from "./topics.ts";
 
 export const command = defineCommand({
   name: "topics",
@@ -25,12 +25,7 @@ export const command = defineCommand({
       description: "replicas per partition",
       default: "1",
     },
-    "topic-prefix": {
-      type: "string",
-      value: "PREFIX",
-      description: "prefix for every topic name",
-      default: "",
-    },
+    ...TOPIC_PREFIX_FLAG,
     describe: { type: "boolean", description: "only describe, create nothing" },
     json: { type: "boolean", description: "print JSON instead of a table" },
   },

@@ -13,7 +13,7 @@ import {
   errorText,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
-import { topicNames } from "../kafka/topics.ts";
+import { TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { utcDateFlag } from "./date_flag.ts";
 import { expandInputs, FileReader, type InputProblem, type RowBatch } from "./file_reader.ts";
 import { describeRejected } from "./input_problems.ts";
@@ -27,12 +27,7 @@ export const command = defineCommand({
   usage: "[flags] FILE|DIR|GLOB...",
   flags: {
     ...CONNECTION_FLAGS,
-    "topic-prefix": {
-      type: "string",
-      value: "PREFIX",
-      description: "prefix of every topic name",
-      default: "",
-    },
+    ...TOPIC_PREFIX_FLAG,
     rate: { type: "string", value: "N", description: "constant rate, messages per second" },
     ramp: {
       type: "string",
