@@ -77,6 +77,8 @@ export class Agent {
     this.#kafka = kafka;
     this.#config = config;
     this.#engine = engine;
+    // Read by the command once the agent runs; a failure before that must not go unhandled.
+    this.failed.catch(() => {});
     this.#duplicates = new DuplicateWindow(config.dedupCapacity);
     const quality = new OnlineQuality(model.threshold);
     this.#labels = new LabelFeed(kafka, config.topics.labels, engine, quality);
@@ -168,6 +170,7 @@ export class Agent {
         error: e.payload.error.message,
         restart: e.payload.restart,
       });
+      if (!e.payload.restart) this.#fail(e.payload.error);
     });
     await consumer.connect();
     await consumer.subscribe({ topic: topics.transactions, fromBeginning: true });
@@ -218,8 +221,8 @@ export class Agent {
         stats.batches++;
         stats.batchSize.observe(chunk.length);
         stats.batchLatencyMs.observe(performance.now() - started);
+        stats.e2eLatencyMs.observeAll(out.latenciesMs);
         for (let r = 0; r < out.rows; r++) {
-          stats.e2eLatencyMs.observe(out.latenciesMs[r]);
           stats.quality.scored(out.transactionIds[r], out.scores[r]);
         }
         stats.lag.set(partition, Math.max(0, Number(batch.highWatermark) - Number(next)));

@@ -27,4 +27,7 @@ Deno.test("recent percentiles forget what is older than two periods", async () =
   h.observe(7);
   assert.equal(h.summary().max, 7);
   assert.equal(h.total, 102);
+  h.observeAll(Float64Array.of(3, 9));
+  assert.equal(h.summary().max, 9);
+  assert.equal(h.total, 104);
 });
