@@ -141,10 +141,13 @@ def candidates(seed: int) -> dict:
         "logistic_regression": Pipeline(
             [("scale", StandardScaler()), ("lr", LogisticRegression(max_iter=2000, C=1.0))]
         ),
+        # Sized for the agent's hot path as much as for accuracy: ORT walks every tree for every
+        # row, and 300 trees of 31 leaves scored 263k rows/s on one core where these 120 of 15
+        # score 826k, for 0.005 less validation AP (docs/decisions.md).
         "hist_gradient_boosting": HistGradientBoostingClassifier(
-            max_iter=300,
-            learning_rate=0.05,
-            max_leaf_nodes=31,
+            max_iter=120,
+            learning_rate=0.12,
+            max_leaf_nodes=15,
             min_samples_leaf=50,
             l2_regularization=1.0,
             early_stopping=False,
