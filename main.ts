@@ -1,3 +1,4 @@
+import "./kafka/kafkajs_speedups.ts";
 import { UsageError } from "./cli/usage_error.ts";
 
 type CommandMain = (argv: string[]) => Promise<number>;

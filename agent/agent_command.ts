@@ -15,6 +15,7 @@ import {
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
+import { linearGroupingInstalled } from "../kafka/kafkajs_speedups.ts";
 
 /** How long SIGTERM may take: finish the batch, commit, leave the group. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -155,6 +156,7 @@ export const command = defineCommand({
     topics: config.topics,
     model: { name: model.name, version: model.version, threshold: model.threshold },
     exactly_once: config.exactlyOnce,
+    kafkajs_linear_grouping: linearGroupingInstalled,
     http: server?.url ?? null,
   });
 

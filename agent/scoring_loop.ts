@@ -4,6 +4,7 @@ import { parseRow } from "../transactions/parse_row.ts";
 import { HEADER, RowState } from "../transactions/row_fields.ts";
 import type { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { newTransaction } from "../transactions/transaction.ts";
+import { PredictionEncoder } from "./prediction_records.ts";
 
 /**
  * A transaction row is about 60 bytes; anything past this is not one, and parsing it would only
@@ -45,7 +46,7 @@ export class ScoringLoop {
   readonly #duplicates: DuplicateWindow;
   readonly #tx = newTransaction();
   readonly #rowState = new RowState();
-  readonly #modelLabel: string;
+  readonly #predictions: PredictionEncoder;
   #features = new Float32Array(0);
   #txIds = new Float64Array(0);
   #customers = new Float64Array(0);
@@ -58,7 +59,7 @@ export class ScoringLoop {
     this.#engine = engine;
     this.#model = model;
     this.#duplicates = duplicates;
-    this.#modelLabel = JSON.stringify(`${model.name}@${model.version}`);
+    this.#predictions = new PredictionEncoder(model.name, model.version, model.threshold);
   }
 
   async score(
@@ -87,24 +88,15 @@ export class ScoringLoop {
       rows++;
     }
     const scores = await this.#model.scoreBatch(this.#features, rows, this.#scores);
-    const predictions = new Array<Message>(rows);
-    const threshold = this.#model.threshold;
     const at = now();
-    for (let r = 0; r < rows; r++) {
-      const latency = at - this.#inputTimes[r];
-      this.#latencies[r] = latency;
-      const id = this.#txIds[r];
-      predictions[r] = {
-        key: String(id),
-        value: `{"transaction_id":${id},"customer_id":${this.#customers[r]},"score":${
-          scores[r]
-        },"fraud":${
-          scores[r] >= threshold
-        },"threshold":${threshold},"model":${this.#modelLabel},"event_time":"${
-          new Date(this.#eventTimes[r]).toISOString()
-        }","latency_ms":${latency}}`,
-      };
-    }
+    for (let r = 0; r < rows; r++) this.#latencies[r] = at - this.#inputTimes[r];
+    const predictions = this.#predictions.encode({
+      transactionIds: this.#txIds,
+      customerIds: this.#customers,
+      scores,
+      eventTimesMs: this.#eventTimes,
+      latenciesMs: this.#latencies,
+    }, rows);
     return {
       predictions,
       dlq,

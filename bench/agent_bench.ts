@@ -1,5 +1,7 @@
+import "../kafka/kafkajs_speedups.ts";
 import { parseArgs } from "node:util";
-import { Kafka, logLevel } from "kafkajs";
+import { Kafka, logLevel, type Message } from "kafkajs";
+import { PredictionEncoder } from "../agent/prediction_records.ts";
 import { startLocalFleet } from "../capacity/agent_fleet.ts";
 import { readGroupPosition } from "../capacity/lag_sampler.ts";
 import { selfCommand } from "../capacity/self_command.ts";
@@ -14,7 +16,11 @@ import "../kafka/kafkajs_warning_filter.ts";
  * 2. Consume-only baseline: a bare kafkajs consumer group reads it all, committing per batch.
  * 3. End to end: one `fraudstream agent` process scores the same topic in a fresh group; its
  *    rate is measured from Kafka (committed offsets), from its first commit to the last.
- * 4. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
+ * 4. Produce-only: a bare kafkajs producer sends the same number of prediction records (the
+ *    agent's encoder, its batch size and its sends in flight). The agent consumes and produces
+ *    every message on one JS thread, so consume-only C and produce-only P bound its ratio by
+ *    P / (C + P) before any scoring.
+ * 5. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
  *    end-to-end percentiles (prediction time minus the input message's timestamp).
  * Everything runs side by side in one run on one machine, so the ratio is the figure to trust.
  */
@@ -97,6 +103,37 @@ async function consumeOnly(topic: string, total: number): Promise<number> {
   });
   const ms = await done;
   await consumer.disconnect();
+  return (total / ms) * 1000;
+}
+
+async function produceOnly(topic: string, total: number): Promise<number> {
+  const perSend = 4096;
+  const inFlight = 4;
+  const encoder = new PredictionEncoder("fraudstream-fraud", "bench", 0.42);
+  const batches: Message[][] = [];
+  for (let first = 0; first < total; first += perSend) {
+    const rows = Math.min(perSend, total - first);
+    const ids = Float64Array.from({ length: rows }, (_, r) => first + r);
+    batches.push(encoder.encode({
+      transactionIds: ids,
+      customerIds: ids.map((id) => id % 5000),
+      scores: Float32Array.from(ids, (id) => (id % 997) / 997),
+      eventTimesMs: ids.map((id) => Date.UTC(2018, 3, 1) + id * 9_000),
+      latenciesMs: ids.map((id) => id % 50),
+    }, rows));
+  }
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const started = performance.now();
+  let next = 0;
+  const sender = async () => {
+    while (next < batches.length) {
+      await producer.sendBatch({ topicMessages: [{ topic, messages: batches[next++] }], acks: -1 });
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, sender));
+  const ms = performance.now() - started;
+  await producer.disconnect();
   return (total / ms) * 1000;
 }
 
@@ -196,6 +233,20 @@ try {
 
   const baseline = await consumeOnly(topicNames(prefix).transactions, total);
   console.log(`kafkajs consume-only (commit per batch): ${Math.round(baseline)} tx/s`);
+  const produceRate = await produceOnly(
+    topicNames(await freshTopics("produce-only")).predictions,
+    total,
+  );
+  console.log(
+    `kafkajs produce-only (prediction records, 4096 per send, 4 in flight, acks=all): ${
+      Math.round(produceRate)
+    } msg/s`,
+  );
+  console.log(
+    `  ceiling for the ratio, consuming and producing on one JS thread before scoring: ${
+      (produceRate / (baseline + produceRate)).toFixed(2)
+    }`,
+  );
   const e2e = await agentEndToEnd(prefix, total);
   console.log(
     `agent end to end (parse, features, ONNX, produce, commit): ${Math.round(e2e.rate)} tx/s`,
