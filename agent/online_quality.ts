@@ -1,3 +1,5 @@
+import { PendingScores } from "./pending_scores.ts";
+
 /**
  * Online model quality once labels arrive: the agent remembers the scores it gave recently
  * (bounded), and when the label of one of those transactions comes back on the labels topic,
@@ -5,8 +7,7 @@
  * ROC AUC are computed on demand.
  */
 export class OnlineQuality {
-  readonly #pending = new Map<number, number>();
-  readonly #pendingLimit: number;
+  readonly #pending: PendingScores;
   readonly #scores: Float32Array;
   readonly #labels: Uint8Array;
   #next = 0;
@@ -17,21 +18,16 @@ export class OnlineQuality {
     this.threshold = threshold;
     this.#scores = new Float32Array(window);
     this.#labels = new Uint8Array(window);
-    this.#pendingLimit = pendingLimit;
+    this.#pending = new PendingScores(pendingLimit);
   }
 
   scored(transactionId: number, score: number): void {
-    if (this.#pending.size >= this.#pendingLimit) {
-      // Map iterates in insertion order: drop the oldest score whose label never came.
-      this.#pending.delete(this.#pending.keys().next().value!);
-    }
     this.#pending.set(transactionId, score);
   }
 
   labelled(transactionId: number, fraud: number): void {
-    const score = this.#pending.get(transactionId);
-    if (score === undefined) return;
-    this.#pending.delete(transactionId);
+    const score = this.#pending.take(transactionId);
+    if (Number.isNaN(score)) return;
     this.#scores[this.#next] = score;
     this.#labels[this.#next] = fraud ? 1 : 0;
     this.#next = (this.#next + 1) % this.#scores.length;
