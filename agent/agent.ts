@@ -9,6 +9,7 @@ import { LabelFeed } from "./label_feed.ts";
 import { OnlineQuality } from "./online_quality.ts";
 import { readPartitionHistory } from "./partition_history.ts";
 import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
+import { KeyHashPartitioner } from "../kafka/key_partitioner.ts";
 
 export interface AgentConfig {
   group: string;
@@ -126,15 +127,16 @@ export class Agent {
 
   async start(): Promise<void> {
     const { group, instanceId, topics, log } = this.#config;
+    const common = { allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner };
     const producer = this.#kafka.producer(
       this.#config.exactlyOnce
         ? {
+          ...common,
           transactionalId: `${group}.${instanceId}`,
           idempotent: true,
           maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
         }
-        : { allowAutoTopicCreation: false },
+        : common,
     );
     this.#producer = producer;
     await producer.connect();

@@ -15,7 +15,7 @@ import {
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
-import { linearGroupingInstalled } from "../kafka/kafkajs_speedups.ts";
+import { kafkajsSpeedupsInstalled } from "../kafka/kafkajs_speedups.ts";
 
 /** How long SIGTERM may take: finish the batch, commit, leave the group. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -64,6 +64,12 @@ export const command = defineCommand({
       value: "N",
       description: "partitions scored at the same time",
       default: "4",
+    },
+    "model-threads": {
+      type: "string",
+      value: "N",
+      description: "ONNX Runtime threads per model run (more than 1 only pays on spare cores)",
+      default: "1",
     },
     "dedup-window": {
       type: "string",
@@ -117,7 +123,9 @@ export const command = defineCommand({
   if (labelDelayMs <= 0) throw new UsageError("--label-delay must be above zero");
 
   const engine = new FeatureEngine({ labelDelayMs });
-  const model = await loadOnnxModel(flags.model ?? DEFAULT_MODEL_PATH, engine);
+  const model = await loadOnnxModel(flags.model ?? DEFAULT_MODEL_PATH, engine, {
+    threads: positiveInt("model-threads", flags["model-threads"]),
+  });
   const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instanceId}` });
 
   const admin = kafka.admin();
@@ -156,7 +164,7 @@ export const command = defineCommand({
     topics: config.topics,
     model: { name: model.name, version: model.version, threshold: model.threshold },
     exactly_once: config.exactlyOnce,
-    kafkajs_linear_grouping: linearGroupingInstalled,
+    kafkajs_speedups: kafkajsSpeedupsInstalled,
     http: server?.url ?? null,
   });
 

@@ -20,6 +20,8 @@ export class PredictionEncoder {
   readonly #threshold: number;
   readonly #modelJson: string;
   #ends = new Uint32Array(0);
+  #day = NaN;
+  #dayPrefix = "";
 
   constructor(modelName: string, modelVersion: string, threshold: number) {
     this.#threshold = threshold;
@@ -41,7 +43,7 @@ export class PredictionEncoder {
       text += `{"transaction_id":${id},"customer_id":${customerIds[r]},"score":${score},"fraud":${
         score >= threshold
       },"threshold":${threshold},"model":${model},"event_time":"${
-        new Date(eventTimesMs[r]).toISOString()
+        this.#isoTime(eventTimesMs[r])
       }","latency_ms":${latenciesMs[r]}}`;
       ends[2 * r + 1] = text.length;
     }
@@ -58,7 +60,29 @@ export class PredictionEncoder {
     }
     return records;
   }
+
+  /**
+   * `new Date(ms).toISOString()` without a Date per row: a batch's event times mostly share their
+   * day, so the date part is kept and the time of day is assembled from small lookup tables.
+   */
+  #isoTime(ms: number): string {
+    const day = Math.floor(ms / DAY_MS);
+    if (day !== this.#day) {
+      this.#day = day;
+      const iso = new Date(day * DAY_MS).toISOString();
+      this.#dayPrefix = iso.slice(0, iso.indexOf("T") + 1);
+    }
+    const t = ms - day * DAY_MS;
+    const seconds = Math.floor(t / 1000);
+    return `${this.#dayPrefix}${TWO_DIGITS[Math.floor(seconds / 3600)]}:${
+      TWO_DIGITS[Math.floor(seconds / 60) % 60]
+    }:${TWO_DIGITS[seconds % 60]}.${THREE_DIGITS[Math.floor(t % 1000)]}Z`;
+  }
 }
+
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, "0"));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, "0"));
 
 /** JSON string literal with every non-ASCII character escaped: one byte per character. */
 export function asciiJsonString(text: string): string {

@@ -49,3 +49,29 @@ Deno.test("a non-ASCII model name stays valid JSON with the same text", () => {
   const records = new PredictionEncoder(name, "v1", 0.5).encode(columns, 1);
   assert.equal(JSON.parse(records[0].value!.toString()).model, `${name}@v1`);
 });
+
+Deno.test("event times read exactly as Date.toISOString writes them", () => {
+  const encoder = new PredictionEncoder("m", "1", 0.5);
+  const times = [
+    0,
+    -1,
+    Date.UTC(2018, 3, 1) - 1,
+    Date.UTC(2018, 3, 1),
+    Date.UTC(2018, 3, 1, 13, 7, 9, 45),
+    Date.UTC(2020, 1, 29, 23, 59, 59, 999),
+    Date.UTC(1969, 11, 31, 12),
+    Date.UTC(12_000, 0, 1, 1, 2, 3),
+  ];
+  for (let i = 0; i < 2000; i++) times.push(Date.UTC(2018, 3, 1) + i * 86_399_937);
+  const rows = times.length;
+  const records = encoder.encode({
+    transactionIds: new Float64Array(rows),
+    customerIds: new Float64Array(rows),
+    scores: new Float32Array(rows),
+    eventTimesMs: Float64Array.from(times),
+    latenciesMs: new Float64Array(rows),
+  }, rows);
+  records.forEach((r, i) =>
+    assert.equal(JSON.parse(r.value!.toString()).event_time, new Date(times[i]).toISOString())
+  );
+});

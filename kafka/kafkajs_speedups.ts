@@ -2,21 +2,28 @@ import { createRequire } from "node:module";
 import type { Message, PartitionMetadata } from "kafkajs";
 
 /**
- * Two fixes to kafkajs 2.2.4's produce path, which a CPU profile of the agent found dominating it
- * once scoring got cheap. Both write the same bytes and groups as kafkajs; only the work differs.
+ * Three fixes to kafkajs 2.2.4's produce path, which a CPU profile of the agent found dominating
+ * it once scoring got cheap. All write the same bytes and groups as kafkajs; only the work differs.
  *
  * 1. A send's messages are grouped by partition with `[...current, message]` per message
  *    (src/producer/groupMessagesPerPartition.js): O(n²) array copies per send, 8% of the agent's
  *    CPU at 4096-row batches. The upstream fix (tulios/kafkajs#1576) is in no release.
  *    sendMessages keeps the function it required when it loaded, so the module cache entry is
  *    replaced before kafkajs loads: main.ts imports this module first.
- * 2. Every varint is written through a temporary JS array and `Buffer.from(array)`, and every
+ * 2. Each record batch's CRC-32C is computed a byte at a time; slicing by 8 bytes does the same
+ *    in a third of the time. Replaced in the module cache like the grouping.
+ * 3. Every varint is written through a temporary JS array and `Buffer.from(array)`, and every
  *    varlong through BigInt-backed Long arithmetic: about five of each per record, over a quarter
  *    of the agent's CPU. The Encoder class is shared, so its prototype is patched in place.
  */
 const require = createRequire(import.meta.url);
 const GROUPING = require.resolve("kafkajs/src/producer/groupMessagesPerPartition.js");
-const SEND_MESSAGES = require.resolve("kafkajs/src/producer/sendMessages.js");
+const CRC32C = require.resolve("kafkajs/src/protocol/recordBatch/crc32C/index.js");
+/** The modules that capture the two replaced functions when they load. */
+const CAPTURING = [
+  require.resolve("kafkajs/src/producer/sendMessages.js"),
+  require.resolve("kafkajs/src/protocol/recordBatch/v0/index.js"),
+];
 
 type Partitioner = (args: {
   topic: string;
@@ -40,6 +47,39 @@ export function groupMessagesPerPartition(
     (grouped[partition] ??= []).push(message);
   }
   return grouped;
+}
+
+/** CRC-32C tables for slicing by 8: table k advances a byte through k more zero bytes. */
+const CRC_TABLES = (() => {
+  const t = new Int32Array(8 * 256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[i] = c;
+  }
+  for (let i = 0; i < 256; i++) {
+    for (let k = 1; k < 8; k++) {
+      const prev = t[(k - 1) * 256 + i];
+      t[k * 256 + i] = (prev >>> 8) ^ t[prev & 0xff];
+    }
+  }
+  return t;
+})();
+
+/** CRC-32C (Castagnoli) of the bytes, as an unsigned 32-bit number, like kafkajs' crc32C. */
+export function crc32c(bytes: Uint8Array): number {
+  const t = CRC_TABLES;
+  let crc = -1;
+  let i = 0;
+  for (const whole = bytes.length - (bytes.length & 7); i < whole; i += 8) {
+    const low = crc ^
+      (bytes[i] | (bytes[i + 1] << 8) | (bytes[i + 2] << 16) | (bytes[i + 3] << 24));
+    crc = t[1792 + (low & 0xff)] ^ t[1536 + ((low >>> 8) & 0xff)] ^
+      t[1280 + ((low >>> 16) & 0xff)] ^ t[1024 + (low >>> 24)] ^ t[768 + bytes[i + 4]] ^
+      t[512 + bytes[i + 5]] ^ t[256 + bytes[i + 6]] ^ t[bytes[i + 7]];
+  }
+  for (; i < bytes.length; i++) crc = t[(crc ^ bytes[i]) & 0xff] ^ (crc >>> 8);
+  return (crc ^ -1) >>> 0;
 }
 
 interface KafkajsEncoder {
@@ -102,11 +142,16 @@ function install(): boolean {
       ? 4
       : 5;
   };
-  if (require.cache[SEND_MESSAGES] !== undefined) return false;
-  require(GROUPING);
-  require.cache[GROUPING]!.exports = groupMessagesPerPartition;
+  if (CAPTURING.some((path) => require.cache[path] !== undefined)) return false;
+  for (const [path, replacement] of [[GROUPING, groupMessagesPerPartition], [CRC32C, crc32c]]) {
+    require(path as string);
+    require.cache[path as string]!.exports = replacement;
+  }
   return true;
 }
 
-/** False when kafkajs' producer was loaded before this module, and so kept its own grouping. */
-export const linearGroupingInstalled: boolean = install();
+/**
+ * False when kafkajs' producer was loaded before this module, and so kept its own grouping and
+ * checksum (the varint fix applies either way).
+ */
+export const kafkajsSpeedupsInstalled: boolean = install();

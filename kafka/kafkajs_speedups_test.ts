@@ -1,4 +1,9 @@
-import { Encoder, groupMessagesPerPartition, linearGroupingInstalled } from "./kafkajs_speedups.ts";
+import {
+  crc32c,
+  Encoder,
+  groupMessagesPerPartition,
+  kafkajsSpeedupsInstalled,
+} from "./kafkajs_speedups.ts";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
@@ -12,16 +17,37 @@ const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({
   isr: [1],
 }));
 
-Deno.test("imported before kafkajs, the linear grouping is what kafkajs' producer loads", () => {
-  assert.equal(linearGroupingInstalled, true);
-  const require = createRequire(import.meta.url);
+const require = createRequire(import.meta.url);
+
+Deno.test("imported before kafkajs, the replacements are what kafkajs' producer loads", () => {
+  assert.equal(kafkajsSpeedupsInstalled, true);
   assert.equal(
     require("kafkajs/src/producer/groupMessagesPerPartition.js"),
     groupMessagesPerPartition,
   );
+  assert.equal(require("kafkajs/src/protocol/recordBatch/crc32C/index.js"), crc32c);
 });
 
-Deno.test("main.ts imports the grouping before anything can load kafkajs", async () => {
+Deno.test("the CRC-32C is the standard one and kafkajs' own, at every length and alignment", () => {
+  const ascii = new TextEncoder();
+  // RFC 3720 (iSCSI) B.4 check values.
+  assert.equal(crc32c(ascii.encode("123456789")), 0xe3069283);
+  assert.equal(crc32c(new Uint8Array(32)), 0x8a9136aa);
+  assert.equal(crc32c(new Uint8Array(32).fill(0xff)), 0x62a8ab43);
+  assert.equal(crc32c(new Uint8Array(0)), 0);
+  const kafkajsCrc: (b: Uint8Array) => number = require(
+    "kafkajs/src/protocol/recordBatch/crc32C/crc32C.js",
+  );
+  const bytes = Uint8Array.from({ length: 4099 }, (_, i) => (i * 2654435761) >>> 24);
+  for (let start = 0; start < 9; start++) {
+    for (const length of [1, 7, 8, 9, 15, 16, 17, 255, 4090]) {
+      const view = bytes.subarray(start, start + length);
+      assert.equal(crc32c(view), kafkajsCrc(view), `start ${start}, length ${length}`);
+    }
+  }
+});
+
+Deno.test("main.ts imports the speedups before anything can load kafkajs", async () => {
   const main = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
   assert.equal(main.split("\n")[0], 'import "./kafka/kafkajs_speedups.ts";');
 });
