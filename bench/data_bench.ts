@@ -6,7 +6,7 @@
  *
  * Prints figures only; nothing here asserts timings.
  */
-import { parseArgs } from "node:util";
+import { benchFlags } from "./bench_flags.ts";
 import { join } from "node:path";
 import { DataSetGenerator, DEFAULT_DIRT, type GeneratorConfig } from "../producer/generator.ts";
 import { writeDataSet } from "../producer/generate_command.ts";
@@ -15,14 +15,11 @@ import { parseCsvRow } from "../transactions/csv_row.ts";
 import { RowState } from "../transactions/row_fields.ts";
 import { newTransaction } from "../transactions/transaction.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    days: { type: "string", default: "30" },
-    customers: { type: "string", default: "5000" },
-    terminals: { type: "string", default: "10000" },
-    repeat: { type: "string", default: "3" },
-  },
+const values = benchFlags({
+  days: { type: "string", default: "30" },
+  customers: { type: "string", default: "5000" },
+  terminals: { type: "string", default: "10000" },
+  repeat: { type: "string", default: "3" },
 });
 const config: GeneratorConfig = {
   customers: Number(values.customers),

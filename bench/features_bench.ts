@@ -10,7 +10,7 @@
  *
  * Prints figures only; nothing here asserts timings.
  */
-import { parseArgs } from "node:util";
+import { benchFlags } from "./bench_flags.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../agent/onnx_model.ts";
 import { FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_COUNT } from "../features/feature_list.ts";
@@ -20,17 +20,14 @@ import { parseCsvRow } from "../transactions/csv_row.ts";
 import { RowState } from "../transactions/row_fields.ts";
 import { newTransaction, type Transaction } from "../transactions/transaction.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    days: { type: "string", default: "30" },
-    customers: { type: "string", default: "5000" },
-    terminals: { type: "string", default: "10000" },
-    repeat: { type: "string", default: "3" },
-    model: { type: "string", default: DEFAULT_MODEL_PATH },
-    seconds: { type: "string", default: "2" },
-    "scale-customers": { type: "string", default: "1000000" },
-  },
+const values = benchFlags({
+  days: { type: "string", default: "30" },
+  customers: { type: "string", default: "5000" },
+  terminals: { type: "string", default: "10000" },
+  repeat: { type: "string", default: "3" },
+  model: { type: "string", default: DEFAULT_MODEL_PATH },
+  seconds: { type: "string", default: "2" },
+  "scale-customers": { type: "string", default: "1000000" },
 });
 const repeat = Number(values.repeat);
 const config = {

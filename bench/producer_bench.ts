@@ -9,7 +9,7 @@
  * Uses FRAUDSTREAM_BROKERS when set, else starts a local broker for the run. Prints figures
  * only; nothing here asserts timings.
  */
-import { parseArgs } from "node:util";
+import { benchFlags } from "./bench_flags.ts";
 import type { Kafka } from "kafkajs";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { createKafka } from "../kafka/connection.ts";
@@ -17,14 +17,11 @@ import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { DataSetGenerator, DEFAULT_DIRT } from "../producer/generator.ts";
 import { writeDataSet } from "../producer/generate_command.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    seconds: { type: "string", default: "15" },
-    rates: { type: "string", default: "50,400,5000" },
-    days: { type: "string", default: "60" },
-    partitions: { type: "string", default: "6" },
-  },
+const values = benchFlags({
+  seconds: { type: "string", default: "15" },
+  rates: { type: "string", default: "50,400,5000" },
+  days: { type: "string", default: "60" },
+  partitions: { type: "string", default: "6" },
 });
 const seconds = Number(values.seconds);
 const rates = values.rates.split(",").map(Number);
