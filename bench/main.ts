@@ -5,7 +5,8 @@
 const BENCHES: Record<string, { file: string; summary: string }> = {
   agent: {
     file: "./agent_bench.ts",
-    summary: "one agent end to end vs kafkajs consume-only (tx/s, ratio), latency at 400 tx/s",
+    summary:
+      "one agent end to end vs kafkajs consume-only (tx/s, ratio), produce-only, ONNX alone, latency at 400 tx/s",
   },
   data: {
     file: "./data_bench.ts",
