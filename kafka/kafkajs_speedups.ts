@@ -14,16 +14,10 @@ import type { Message, PartitionMetadata } from "kafkajs";
  *    in a third of the time. Replaced in the module cache like the grouping.
  * 3. Every varint is written through a temporary JS array and `Buffer.from(array)`, and every
  *    varlong through BigInt-backed Long arithmetic: about five of each per record, over a quarter
- *    of the agent's CPU. The Encoder class is shared, so its prototype is patched in place.
+ *    of the agent's CPU. The Encoder class is shared, so its prototype is patched.
  */
 const require = createRequire(import.meta.url);
-const GROUPING = require.resolve("kafkajs/src/producer/groupMessagesPerPartition.js");
-const CRC32C = require.resolve("kafkajs/src/protocol/recordBatch/crc32C/index.js");
-/** The modules that capture the two replaced functions when they load. */
-const CAPTURING = [
-  require.resolve("kafkajs/src/producer/sendMessages.js"),
-  require.resolve("kafkajs/src/protocol/recordBatch/v0/index.js"),
-];
+const KAFKAJS = "kafkajs/src/";
 
 type Partitioner = (args: {
   topic: string;
@@ -95,9 +89,6 @@ interface KafkajsEncoderClass {
   sizeOfVarLong(value: unknown): number;
 }
 
-/** The kafkajs Encoder, whose prototype this module patches (exported for the tests). */
-export const Encoder: KafkajsEncoderClass = require("kafkajs/src/protocol/encoder.js");
-
 const INT32_MIN = -0x80000000;
 const INT32_MAX = 0x7fffffff;
 
@@ -121,7 +112,7 @@ function isInt32(value: unknown): value is number {
     value <= INT32_MAX;
 }
 
-function install(): boolean {
+function patchEncoder(Encoder: KafkajsEncoderClass): void {
   const writeVarLong = Encoder.prototype.writeVarLong;
   const sizeOfVarLong = Encoder.sizeOfVarLong.bind(Encoder);
   Encoder.prototype.writeUVarInt = writeUVarInt;
@@ -142,16 +133,29 @@ function install(): boolean {
       ? 4
       : 5;
   };
-  if (CAPTURING.some((path) => require.cache[path] !== undefined)) return false;
-  for (const [path, replacement] of [[GROUPING, groupMessagesPerPartition], [CRC32C, crc32c]]) {
-    require(path as string);
-    require.cache[path as string]!.exports = replacement;
-  }
-  return true;
 }
 
-/**
- * False when kafkajs' producer was loaded before this module, and so kept its own grouping and
- * checksum (the varint fix applies either way).
- */
+function install(): boolean {
+  try {
+    // The modules that keep the replaced functions from the moment they load.
+    const capturing = ["producer/sendMessages.js", "protocol/recordBatch/v0/index.js"];
+    if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
+    patchEncoder(require(`${KAFKAJS}protocol/encoder.js`));
+    const replacements: [string, unknown][] = [
+      ["producer/groupMessagesPerPartition.js", groupMessagesPerPartition],
+      ["protocol/recordBatch/crc32C/index.js", crc32c],
+    ];
+    for (const [file, replacement] of replacements) {
+      const path = require.resolve(KAFKAJS + file);
+      require(path);
+      require.cache[path]!.exports = replacement;
+    }
+    return true;
+  } catch {
+    // kafkajs' files are not reachable by path (a bundle that inlined them): it runs as shipped.
+    return false;
+  }
+}
+
+/** False when kafkajs runs as shipped: it loaded before this module, or its files are bundled. */
 export const kafkajsSpeedupsInstalled: boolean = install();

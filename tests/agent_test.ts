@@ -117,6 +117,8 @@ Deno.test({
     const stats = await agent.stats();
     assert.equal(stats.consumed, sent);
     assert.equal(stats.scored, predictions.length);
+    // The predictions went out through the fixed kafkajs produce path, and the broker took them.
+    assert.ok(agent.log.some((line) => line.includes('"kafkajs_speedups":true')), "speedups off");
     assert.equal(stats.dlq, dlq.length);
     const reasons = multiset(dlq.map((m) => m.headers!["fraudstream.reason"]!.toString()));
     assert.ok(
