@@ -22,6 +22,9 @@ Deno.test("imported before kafkajs, the replacements are what kafkajs' producer 
     groupMessagesPerPartition,
   );
   assert.equal(require("kafkajs/src/protocol/recordBatch/crc32C/index.js"), crc32c);
+  // The `import "kafkajs"` above loaded its producer through this same module cache, after the
+  // replacements: so that producer holds them.
+  assert.ok(require.cache[require.resolve("kafkajs/src/producer/sendMessages.js")]);
 });
 
 Deno.test("the CRC-32C is the standard one and kafkajs' own, at every length and alignment", () => {
