@@ -9,7 +9,7 @@ import { LabelFeed } from "./label_feed.ts";
 import { OnlineQuality } from "./online_quality.ts";
 import { readPartitionHistory } from "./partition_history.ts";
 import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
-import { KeyHashPartitioner } from "../kafka/key_partitioner.ts";
+import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 
 export interface AgentConfig {
   group: string;
@@ -127,16 +127,15 @@ export class Agent {
 
   async start(): Promise<void> {
     const { group, instanceId, topics, log } = this.#config;
-    const common = { allowAutoTopicCreation: false, createPartitioner: KeyHashPartitioner };
     const producer = this.#kafka.producer(
       this.#config.exactlyOnce
         ? {
-          ...common,
+          ...PRODUCER_OPTIONS,
           transactionalId: `${group}.${instanceId}`,
           idempotent: true,
           maxInFlightRequests: 1,
         }
-        : common,
+        : PRODUCER_OPTIONS,
     );
     this.#producer = producer;
     await producer.connect();

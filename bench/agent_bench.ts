@@ -12,7 +12,7 @@ import { selfCommand } from "../capacity/self_command.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import "../kafka/kafkajs_warning_filter.ts";
-import { KeyHashPartitioner } from "../kafka/key_partitioner.ts";
+import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 
 /**
  * `deno task bench agent`: one scoring agent against the local broker.
@@ -145,10 +145,7 @@ async function produceOnly(topic: string, total: number): Promise<number> {
       latenciesMs: ids.map((id) => id % 50),
     }, rows));
   }
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: KeyHashPartitioner,
-  });
+  const producer = kafka.producer(PRODUCER_OPTIONS);
   await producer.connect();
   const started = performance.now();
   let next = 0;

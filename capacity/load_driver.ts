@@ -6,7 +6,7 @@ import type { TopicNames } from "../kafka/topics.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
 import { createPacer } from "../producer/rate_pacer.ts";
 import { type LoopedBatch, loopRows, rowValue } from "./looping_rows.ts";
-import { KeyHashPartitioner } from "../kafka/key_partitioner.ts";
+import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 
 export interface LoadDriverOptions {
   topics: TopicNames;
@@ -42,10 +42,7 @@ export class LoadDriver {
 
   constructor(kafka: Kafka, opts: LoadDriverOptions) {
     this.#opts = opts;
-    this.#producer = kafka.producer({
-      allowAutoTopicCreation: false,
-      createPartitioner: KeyHashPartitioner,
-    });
+    this.#producer = kafka.producer(PRODUCER_OPTIONS);
     this.#rows = loopRows(opts.files, opts.maxSend ?? 5000);
     this.#labels = opts.labelDelayMs === null
       ? undefined

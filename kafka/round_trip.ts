@@ -1,4 +1,5 @@
 import type { Kafka } from "kafkajs";
+import { PRODUCER_OPTIONS } from "./producer_options.ts";
 
 /**
  * Produces `count` records with a unique run id and consumes the topic from the end offsets
@@ -18,7 +19,7 @@ export async function roundTrip(
     }
     const before = await admin.fetchTopicOffsets(topic);
     const runId = crypto.randomUUID();
-    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    const producer = kafka.producer(PRODUCER_OPTIONS);
     await producer.connect();
     const sent = Array.from({ length: count }, (_, i) => `${runId}:${i}`);
     await producer.send({

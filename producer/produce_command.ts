@@ -20,7 +20,7 @@ import { describeRejected } from "./input_problems.ts";
 import { LabelFeedback } from "./label_feedback.ts";
 import { ProducerStats } from "./producer_stats.ts";
 import { createPacer, type PaceSpec } from "./rate_pacer.ts";
-import { KeyHashPartitioner } from "../kafka/key_partitioner.ts";
+import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 
 export const command = defineCommand({
   name: "produce",
@@ -111,10 +111,7 @@ export const command = defineCommand({
   const log = jsonLogger("producer");
 
   const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instance}` });
-  const producer = kafka.producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: KeyHashPartitioner,
-  });
+  const producer = kafka.producer(PRODUCER_OPTIONS);
   const send = async (topic: string, messages: Message[]) => {
     try {
       await producer.send({ topic, acks: -1, messages });
