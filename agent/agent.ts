@@ -6,6 +6,7 @@ import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { AgentStats } from "./agent_stats.ts";
 import { LabelFeed } from "./label_feed.ts";
+import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
 import { readPartitionHistory } from "./partition_history.ts";
 import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
@@ -21,6 +22,11 @@ export interface AgentConfig {
   /** Partitions scored at the same time (one ScoringLoop each). */
   concurrency: number;
   dedupCapacity: number;
+  /**
+   * Longest a partition waits for the label watermark its next transactions need before they are
+   * scored with the labels at hand (and marked stale); 0 never waits.
+   */
+  labelWaitMs: number;
   /** Testing only: a fixed sleep per scored chunk, to make an agent of known capacity. */
   testBatchCostMs: number;
   log: Logger;
@@ -30,6 +36,7 @@ const BROKER_SILENCE_MS = 5_000;
 
 type BatchPayload = {
   batch: Batch;
+  pause: () => () => void;
   resolveOffset: (offset: string) => void;
   heartbeat: () => Promise<void>;
   isRunning: () => boolean;
@@ -53,7 +60,10 @@ export class Agent {
   readonly #config: AgentConfig;
   readonly #engine: FeatureEngine;
   readonly #duplicates: DuplicateWindow;
+  readonly #join: LabelJoin;
   readonly #labels: LabelFeed;
+  /** Since when (performance.now()) each partition has waited for the label watermark. */
+  readonly #waitingSince = new Map<number, number>();
   readonly #loops: ScoringLoop[];
   #consumer?: Consumer;
   #producer?: Producer;
@@ -82,10 +92,11 @@ export class Agent {
     this.failed.catch(() => {});
     this.#duplicates = new DuplicateWindow(config.dedupCapacity);
     const quality = new OnlineQuality(model.threshold);
-    this.#labels = new LabelFeed(kafka, config.topics.labels, engine, quality);
+    this.#join = new LabelJoin(engine);
+    this.#labels = new LabelFeed(kafka, config.topics.labels, this.#join, quality);
     this.#loops = Array.from(
       { length: config.concurrency },
-      () => new ScoringLoop(engine, model, this.#duplicates),
+      () => new ScoringLoop(engine, model, this.#duplicates, this.#join),
     );
     this.stats = new AgentStats(
       config.instanceId,
@@ -105,7 +116,8 @@ export class Agent {
       // Idle fetches return every second (maxWaitTimeInMs), so silence means the brokers are away.
       broker_connected: Date.now() - this.#lastBrokerContact < BROKER_SILENCE_MS,
       model_loaded: true,
-      labels_caught_up: this.#labels.isCaughtUp,
+      // No partition is past its label wait: what it scores now reads every label it should.
+      labels_caught_up: !this.#labelWaitExpired(),
       partitions_assigned: this.#assigned.length > 0,
       state_restored: this.#restored,
     };
@@ -114,15 +126,35 @@ export class Agent {
   statsJson() {
     return this.stats.toJson({
       assigned: this.#assigned,
-      labelsApplied: this.#labels.applied,
+      labels: this.labelsJson(),
       exactlyOnce: this.#config.exactlyOnce,
       engine: this.#engine.counters,
       topics: this.#config.topics,
     });
   }
 
+  /** The label join's state, for /stats and /readyz. */
+  labelsJson() {
+    const join = this.#join;
+    const watermark = join.watermarkMs;
+    return {
+      watermark: Number.isFinite(watermark) ? new Date(watermark).toISOString() : null,
+      lag_ms: Number.isFinite(join.lagMs) ? join.lagMs : null,
+      waiting_partitions: [...this.#waitingSince.keys()].sort((a, b) => a - b),
+      wait_ms: this.#config.labelWaitMs,
+      read: this.#labels.labels,
+      watermarks_read: this.#labels.watermarks,
+      invalid: this.#labels.invalid,
+      applied: join.applied,
+      pending: join.pending,
+      late: join.late,
+      stale_scores: join.staleScores,
+      max_stale_gap_ms: join.maxStaleGapMs,
+    };
+  }
+
   metricsText(): string {
-    return this.stats.toPrometheus(this.#assigned, this.#engine.counters);
+    return this.stats.toPrometheus(this.#assigned, this.#engine.counters, this.#join);
   }
 
   async start(): Promise<void> {
@@ -160,6 +192,9 @@ export class Agent {
         a - b
       );
       log.log("info", "assignment", { partitions, leader: e.payload.isLeader });
+      for (const p of this.#waitingSince.keys()) {
+        if (!partitions.includes(p)) this.#waitingSince.delete(p);
+      }
       if (partitions.join() !== this.#assigned.join() || !this.#restored) {
         this.#assigned = partitions;
         this.#requestRestore();
@@ -191,10 +226,39 @@ export class Agent {
     await this.#producer?.disconnect();
   }
 
+  #labelWaitExpired(): boolean {
+    const now = performance.now();
+    for (const since of this.#waitingSince.values()) {
+      if (now - since >= this.#config.labelWaitMs) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Whether the chunk's transactions may be scored now: the label watermark covers what they
+   * need, or their partition has waited --label-wait for it. Otherwise pauses the partition until
+   * the watermark arrives or the wait is over; kafkajs then fetches it again from the first
+   * offset not resolved, i.e. this chunk.
+   */
+  #labelsReady(partition: number, cutoffDay: number, pause: () => () => void): boolean {
+    const need = this.#join.neededWatermarkMs(cutoffDay);
+    if (this.#join.isReady(need)) {
+      this.#waitingSince.delete(partition);
+      return true;
+    }
+    const now = performance.now();
+    const since = this.#waitingSince.get(partition) ?? now;
+    const left = since + this.#config.labelWaitMs - now;
+    if (left <= 0) return true;
+    this.#waitingSince.set(partition, since);
+    const resume = pause();
+    this.#join.whenReady(need, left).then(resume);
+    return false;
+  }
+
   async #onBatch(
-    { batch, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload,
+    { batch, pause, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload,
   ): Promise<void> {
-    await this.#labels.caughtUp;
     await this.#restoring;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const loop = this.#loops.pop()!;
@@ -206,6 +270,8 @@ export class Agent {
         if (!isRunning() || isStale()) return;
         const chunk = messages.length <= max ? messages : messages.slice(i, i + max);
         const started = performance.now();
+        const cutoffDay = loop.prepare(chunk);
+        if (!this.#labelsReady(partition, cutoffDay, pause)) return;
         const out = await loop.score(topic, partition, chunk);
         if (this.#config.testBatchCostMs > 0) {
           await new Promise((r) => setTimeout(r, this.#config.testBatchCostMs));

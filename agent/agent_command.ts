@@ -83,6 +83,13 @@ export const command = defineCommand({
       description: "event time before a label may feed features",
       default: "7d",
     },
+    "label-wait": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "longest a partition waits for the label watermark its transactions need; then they are scored and marked labels_complete:false (0: never wait)",
+      default: "10s",
+    },
     "log-level": {
       type: "string",
       value: "LEVEL",
@@ -116,6 +123,7 @@ export const command = defineCommand({
     maxBatch: positiveInt("max-batch", flags["max-batch"]),
     concurrency: positiveInt("concurrency", flags.concurrency),
     dedupCapacity: positiveInt("dedup-window", flags["dedup-window"]),
+    labelWaitMs: durationMs("label-wait", flags["label-wait"]),
     testBatchCostMs: nonNegativeNumber("test-batch-cost-ms", flags["test-batch-cost-ms"]),
     log: jsonLogger("agent", level),
   };
@@ -164,6 +172,7 @@ export const command = defineCommand({
     topics: config.topics,
     model: { name: model.name, version: model.version, threshold: model.threshold },
     exactly_once: config.exactlyOnce,
+    label_wait_ms: config.labelWaitMs,
     kafkajs_speedups: kafkajsSpeedupsInstalled,
     http: server?.url ?? null,
   });

@@ -5,6 +5,15 @@ import { RateMeter } from "../metrics/rate_meter.ts";
 import { RecentHistogram } from "../metrics/recent_histogram.ts";
 import type { OnlineQuality } from "./online_quality.ts";
 
+/** What /metrics shows of the label join (agent/label_join.ts). */
+export interface LabelJoinCounters {
+  readonly lagMs: number;
+  readonly pending: number;
+  readonly late: number;
+  readonly staleScores: number;
+  readonly maxStaleGapMs: number;
+}
+
 export interface RestoreReport {
   partitions: number[];
   messages: number;
@@ -45,7 +54,8 @@ export class AgentStats {
   toJson(
     extra: {
       assigned: number[];
-      labelsApplied: number;
+      /** The label join's state (Agent.labelsJson). */
+      labels: unknown;
       exactlyOnce: boolean;
       /** The feature engine's counters (FeatureEngine.counters). */
       engine: EngineCounters;
@@ -88,14 +98,49 @@ export class AgentStats {
       lag: { total: totalLag, partitions },
       assigned_partitions: extra.assigned,
       restore: this.lastRestore,
-      labels_applied: extra.labelsApplied,
+      labels: extra.labels,
       quality: this.quality.summary(),
     };
   }
 
-  toPrometheus(assigned: number[], engine: EngineCounters): string {
+  toPrometheus(assigned: number[], engine: EngineCounters, labels: LabelJoinCounters): string {
     const p = new PrometheusText();
     const base = { instance: this.instance, group: this.group };
+    p.sample(
+      "fraudstream_agent_stale_label_scores_total",
+      "counter",
+      "Transactions scored without every label their terminal features read (labels_complete false).",
+      labels.staleScores,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_stale_label_gap_max_seconds",
+      "gauge",
+      "Largest event-time gap between the label watermark a stale score needed and the one it had.",
+      labels.maxStaleGapMs / 1000,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_label_lag_seconds",
+      "gauge",
+      "Event time by which the label watermark trails what the transactions seen need.",
+      Number.isFinite(labels.lagMs) ? labels.lagMs / 1000 : 0,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_labels_pending",
+      "gauge",
+      "Labels read but not applied yet (their day is not needed yet).",
+      labels.pending,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_late_labels_total",
+      "counter",
+      "Labels that arrived after transactions needing them were scored.",
+      labels.late,
+      base,
+    );
     p.sample(
       "fraudstream_agent_out_of_order_total",
       "counter",

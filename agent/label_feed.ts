@@ -1,83 +1,88 @@
 import type { Consumer, Kafka } from "kafkajs";
-import type { FeatureEngine } from "../features/feature_engine.ts";
-import { decodeLabel } from "../transactions/label_record.ts";
+import { decodeLabelMessage } from "../transactions/label_record.ts";
+import type { LabelJoin } from "./label_join.ts";
 import type { OnlineQuality } from "./online_quality.ts";
 
 /**
- * Reads the whole `labels` topic, from the beginning, into the feature engine's terminal state
- * and the online quality tracker. Every agent reads all of it (a group of its own, never
- * committed), so every agent holds the same terminal state whatever partitions it owns.
+ * Reads the whole `labels` topic, from the beginning, into the label join (terminal state and
+ * watermark) and the online quality tracker. Every agent reads all of it (a group of its own,
+ * never committed), so every agent holds the same terminal state whatever partitions it owns.
+ * A partition the join holds (too many labels waiting, nobody waiting on it) is paused until the
+ * join has applied enough of them.
  */
 export class LabelFeed {
   readonly #kafka: Kafka;
   readonly #topic: string;
-  readonly #engine: FeatureEngine;
+  readonly #join: LabelJoin;
   readonly #quality: OnlineQuality;
+  readonly #held = new Set<number>();
   #consumer?: Consumer;
-  #startEnds = new Map<number, number>();
-  #done = new Map<number, number>();
-  #caughtUp = false;
-  #resolveCaughtUp!: () => void;
-  /** Resolves once every label present at start has been applied. */
-  readonly caughtUp: Promise<void> = new Promise((r) => (this.#resolveCaughtUp = r));
-  applied = 0;
+  labels = 0;
+  watermarks = 0;
   invalid = 0;
 
-  constructor(kafka: Kafka, topic: string, engine: FeatureEngine, quality: OnlineQuality) {
+  constructor(kafka: Kafka, topic: string, join: LabelJoin, quality: OnlineQuality) {
     this.#kafka = kafka;
     this.#topic = topic;
-    this.#engine = engine;
+    this.#join = join;
     this.#quality = quality;
-  }
-
-  get isCaughtUp(): boolean {
-    return this.#caughtUp;
+    join.onRelief = () => this.#release();
   }
 
   async start(groupId: string): Promise<void> {
     const admin = this.#kafka.admin();
     await admin.connect();
     try {
-      for (const p of await admin.fetchTopicOffsets(this.#topic)) {
-        if (Number(p.high) > Number(p.low)) this.#startEnds.set(p.partition, Number(p.high));
-      }
+      this.#join.setPartitions(
+        (await admin.fetchTopicOffsets(this.#topic)).map((p) => p.partition),
+      );
     } finally {
       await admin.disconnect();
     }
-    this.#checkCaughtUp();
     const consumer = this.#kafka.consumer({ groupId, maxBytes: 8 << 20, maxWaitTimeInMs: 1_000 });
     this.#consumer = consumer;
     await consumer.connect();
     await consumer.subscribe({ topic: this.#topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachBatch: ({ batch }) => {
+      eachBatch: ({ batch, pause }) => {
+        const partition = batch.partition;
         for (const m of batch.messages) {
-          const label = m.value ? decodeLabel(m.value.toString()) : null;
-          if (label === null) {
+          const record = m.value ? decodeLabelMessage(m.value.toString()) : null;
+          if (record === null) {
             this.invalid++;
-            continue;
+          } else if (record.kind === "label") {
+            const l = record.label;
+            this.#join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
+            this.#quality.labelled(l.transactionId, l.fraud);
+            this.labels++;
+          } else {
+            this.#join.setWatermark(partition, record.watermark.eventTimeMs);
+            this.watermarks++;
           }
-          this.#engine.applyLabel(label.terminalId, label.eventTimeMs, label.fraud);
-          this.#quality.labelled(label.transactionId, label.fraud);
-          this.applied++;
         }
-        const last = batch.lastOffset();
-        this.#done.set(batch.partition, Number(last) + 1);
-        this.#checkCaughtUp();
+        if (this.#join.shouldHold(partition)) {
+          pause();
+          this.#held.add(partition);
+        }
         return Promise.resolve();
       },
     });
   }
 
-  #checkCaughtUp(): void {
-    if (this.#caughtUp) return;
-    for (const [p, end] of this.#startEnds) if ((this.#done.get(p) ?? 0) < end) return;
-    this.#caughtUp = true;
-    this.#resolveCaughtUp();
+  /** Resumes the held partitions the join no longer needs held. */
+  #release(): void {
+    const consumer = this.#consumer;
+    if (!consumer) return;
+    for (const partition of this.#held) {
+      if (this.#join.shouldHold(partition)) continue;
+      this.#held.delete(partition);
+      consumer.resume([{ topic: this.#topic, partitions: [partition] }]);
+    }
   }
 
   async stop(): Promise<void> {
+    this.#join.close();
     await this.#consumer?.disconnect();
   }
 }

@@ -8,6 +8,8 @@ export interface ScoredColumns {
   scores: Float32Array;
   eventTimesMs: Float64Array;
   latenciesMs: Float64Array;
+  /** 1 when the row's terminal features read every label they should (agent/label_join.ts). */
+  labelsComplete: Uint8Array;
 }
 
 /**
@@ -31,7 +33,8 @@ export class PredictionEncoder {
   encode(columns: ScoredColumns, rows: number): Message[] {
     if (this.#ends.length < 2 * rows) this.#ends = new Uint32Array(Math.max(2 * rows, 512));
     const ends = this.#ends;
-    const { transactionIds, customerIds, scores, eventTimesMs, latenciesMs } = columns;
+    const { transactionIds, customerIds, scores, eventTimesMs, latenciesMs, labelsComplete } =
+      columns;
     const threshold = this.#threshold;
     const model = this.#modelJson;
     let text = "";
@@ -44,7 +47,7 @@ export class PredictionEncoder {
         score >= threshold
       },"threshold":${threshold},"model":${model},"event_time":"${
         this.#isoTime(eventTimesMs[r])
-      }","latency_ms":${latenciesMs[r]}}`;
+      }","labels_complete":${labelsComplete[r] === 1},"latency_ms":${latenciesMs[r]}}`;
       ends[2 * r + 1] = text.length;
     }
     // Every character is ASCII (numbers, ISO dates, an escaped model label), so UTF-8 takes one

@@ -12,6 +12,7 @@ const columns = {
     0,
   ),
   latenciesMs: Float64Array.of(2, 0.5, 1000),
+  labelsComplete: Uint8Array.of(1, 0, 1),
 };
 
 Deno.test("each prediction is keyed by its transaction id and carries the decision at the threshold", () => {
@@ -26,8 +27,10 @@ Deno.test("each prediction is keyed by its transaction id and carries the decisi
     threshold: 0.4,
     model: "fraudstream-fraud@abc123",
     event_time: "2018-06-30T23:59:59.000Z",
+    labels_complete: false,
     latency_ms: 0.5,
   });
+  assert.equal(JSON.parse(records[0].value!.toString()).labels_complete, true);
   assert.equal(JSON.parse(records[0].value!.toString()).fraud, false);
   // A float32 score is printed as the double it widens to, so the decision compares that value.
   const third = JSON.parse(records[2].value!.toString());
@@ -70,6 +73,7 @@ Deno.test("event times read exactly as Date.toISOString writes them", () => {
     scores: new Float32Array(rows),
     eventTimesMs: Float64Array.from(times),
     latenciesMs: new Float64Array(rows),
+    labelsComplete: new Uint8Array(rows),
   }, rows);
   records.forEach((r, i) =>
     assert.equal(JSON.parse(r.value!.toString()).event_time, new Date(times[i]).toISOString())

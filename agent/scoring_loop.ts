@@ -1,3 +1,4 @@
+import type { Buffer } from "node:buffer";
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { parseRow } from "../transactions/parse_row.ts";
@@ -34,53 +35,122 @@ export interface ScoredBatch {
   rows: number;
 }
 
+/** What the scoring loop needs from the label join (agent/label_join.ts). */
+export interface LabelGate {
+  applyBefore(cutoffDay: number): void;
+  exact(cutoffDay: number): boolean;
+}
+
 /**
- * The agent's hot path for one fetched batch of one partition: parse every message into a
- * reused Transaction, route rejects and duplicates to the DLQ, run the feature engine into one
- * Float32Array, score it with ONE model call, and build the prediction records. Kafka I/O stays
- * outside (agent/agent.ts), so this runs the same in tests and benchmarks.
+ * The agent's hot path for one fetched chunk of one partition, in two steps. `prepare` parses
+ * every message into typed columns and tells which labels the chunk needs (its highest label
+ * cutoff day), so the agent can wait for them before anything changes state. `score` then routes
+ * rejects and duplicates to the DLQ, applies the labels the chunk needs, runs the feature engine
+ * into one Float32Array, scores it with ONE model call, and builds the prediction records. Kafka
+ * I/O stays outside (agent/agent.ts), so this runs the same in tests and benchmarks.
  */
 export class ScoringLoop {
   readonly #engine: FeatureEngine;
   readonly #model: BatchScorer;
   readonly #duplicates: DuplicateWindow;
+  readonly #labels: LabelGate;
   readonly #tx = newTransaction();
   readonly #rowState = new RowState();
   readonly #predictions: PredictionEncoder;
+  /** Per prepared message: why it is rejected, or null when it parsed. */
+  #reasons: (DlqReason | null)[] = [];
+  #prepared = 0;
+  #maxCutoffDay = -Infinity;
+  /** Parsed messages, by message index. */
+  #inTxIds = new Float64Array(0);
+  #inCustomers = new Float64Array(0);
+  #inTerminals = new Float64Array(0);
+  #inEventTimes = new Float64Array(0);
+  #inAmounts = new Float64Array(0);
+  #inCutoffs = new Float64Array(0);
+  /** Scored rows, by row index. */
   #features = new Float32Array(0);
   #txIds = new Float64Array(0);
   #customers = new Float64Array(0);
   #eventTimes = new Float64Array(0);
   #inputTimes = new Float64Array(0);
   #latencies = new Float64Array(0);
+  #complete = new Uint8Array(0);
   #scores = new Float32Array(0);
 
-  constructor(engine: FeatureEngine, model: BatchScorer, duplicates: DuplicateWindow) {
+  constructor(
+    engine: FeatureEngine,
+    model: BatchScorer,
+    duplicates: DuplicateWindow,
+    labels: LabelGate,
+  ) {
     this.#engine = engine;
     this.#model = model;
     this.#duplicates = duplicates;
+    this.#labels = labels;
     this.#predictions = new PredictionEncoder(model.name, model.version, model.threshold);
   }
 
+  /**
+   * Parses messages (nothing else changes); returns the highest label cutoff day of the
+   * transactions among them (FeatureEngine.labelCutoffDay), -Infinity when there are none.
+   */
+  prepare(messages: KafkaMessage[]): number {
+    this.#ensureCapacity(messages.length);
+    const tx = this.#tx;
+    let maxCutoff = -Infinity;
+    for (let m = 0; m < messages.length; m++) {
+      const reason = this.#parse(messages[m].value);
+      this.#reasons[m] = reason;
+      if (reason !== null) continue;
+      this.#inTxIds[m] = tx.transactionId;
+      this.#inCustomers[m] = tx.customerId;
+      this.#inTerminals[m] = tx.terminalId;
+      this.#inEventTimes[m] = tx.eventTimeMs;
+      this.#inAmounts[m] = tx.amount;
+      const cutoff = this.#engine.labelCutoffDay(tx.eventTimeMs);
+      this.#inCutoffs[m] = cutoff;
+      if (cutoff > maxCutoff) maxCutoff = cutoff;
+    }
+    this.#prepared = messages.length;
+    this.#maxCutoffDay = maxCutoff;
+    return maxCutoff;
+  }
+
+  /** Scores the messages given to the latest `prepare`. */
   async score(
     topic: string,
     partition: number,
     messages: KafkaMessage[],
     now: () => number = Date.now,
   ): Promise<ScoredBatch> {
-    this.#ensureCapacity(messages.length);
+    if (this.#prepared !== messages.length) throw new Error("score: prepare these messages first");
+    this.#prepared = 0;
     const width = this.#engine.width;
+    const labels = this.#labels;
+    labels.applyBefore(this.#maxCutoffDay);
+    const tx = this.#tx;
     const dlq: Message[] = [];
     let rows = 0;
     for (let m = 0; m < messages.length; m++) {
       const msg = messages[m];
-      const reason = this.#read(msg.value);
+      let reason = this.#reasons[m];
+      if (reason === null) {
+        tx.transactionId = this.#inTxIds[m];
+        tx.customerId = this.#inCustomers[m];
+        if (this.#duplicates.seen(tx.transactionId, tx.customerId)) {
+          reason = "duplicate_transaction_id";
+        }
+      }
       if (reason !== null) {
         dlq.push(dlqRecord(msg, reason, topic, partition));
         continue;
       }
-      const tx = this.#tx;
+      tx.terminalId = this.#inTerminals[m];
+      tx.eventTimeMs = this.#inEventTimes[m];
+      tx.amount = this.#inAmounts[m];
       this.#engine.process(tx, this.#features, rows * width);
+      this.#complete[rows] = labels.exact(this.#inCutoffs[m]) ? 1 : 0;
       this.#txIds[rows] = tx.transactionId;
       this.#customers[rows] = tx.customerId;
       this.#eventTimes[rows] = tx.eventTimeMs;
@@ -96,6 +166,7 @@ export class ScoringLoop {
       scores,
       eventTimesMs: this.#eventTimes,
       latenciesMs: this.#latencies,
+      labelsComplete: this.#complete,
     }, rows);
     return {
       predictions,
@@ -114,35 +185,39 @@ export class ScoringLoop {
   replay(messages: KafkaMessage[]): number {
     let applied = 0;
     for (const msg of messages) {
-      if (this.#read(msg.value) !== null) continue;
+      if (this.#parse(msg.value) !== null) continue;
+      if (this.#duplicates.seen(this.#tx.transactionId, this.#tx.customerId)) continue;
       this.#engine.updateCustomer(this.#tx);
       applied++;
     }
     return applied;
   }
 
-  /** Parses into #tx; null when it is a scoreable, first-seen transaction. */
-  #read(value: Buffer | null): DlqReason | null {
+  /** Parses into #tx; null when it is a scoreable transaction (duplicates are checked later). */
+  #parse(value: Buffer | null): DlqReason | null {
     if (value === null || value.length === 0) return "empty_message";
     if (value.length > MAX_MESSAGE_BYTES) return "line_too_long";
     const outcome = parseRow(value, 0, value.length, this.#tx, this.#rowState);
     if (outcome === HEADER) return "header_line";
-    if (outcome !== null) return outcome;
-    if (this.#duplicates.seen(this.#tx.transactionId, this.#tx.customerId)) {
-      return "duplicate_transaction_id";
-    }
-    return null;
+    return outcome;
   }
 
   #ensureCapacity(n: number): void {
     if (this.#txIds.length >= n) return;
     const cap = Math.max(n, this.#txIds.length * 2, 256);
+    this.#inTxIds = new Float64Array(cap);
+    this.#inCustomers = new Float64Array(cap);
+    this.#inTerminals = new Float64Array(cap);
+    this.#inEventTimes = new Float64Array(cap);
+    this.#inAmounts = new Float64Array(cap);
+    this.#inCutoffs = new Float64Array(cap);
     this.#features = new Float32Array(cap * this.#engine.width);
     this.#txIds = new Float64Array(cap);
     this.#customers = new Float64Array(cap);
     this.#eventTimes = new Float64Array(cap);
     this.#inputTimes = new Float64Array(cap);
     this.#latencies = new Float64Array(cap);
+    this.#complete = new Uint8Array(cap);
     this.#scores = new Float32Array(cap);
   }
 }

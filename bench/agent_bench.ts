@@ -143,6 +143,7 @@ async function produceOnly(topic: string, total: number): Promise<number> {
       scores: Float32Array.from(ids, (id) => (id % 997) / 997),
       eventTimesMs: ids.map((id) => Date.UTC(2018, 3, 1) + id * 9_000),
       latenciesMs: ids.map((id) => id % 50),
+      labelsComplete: new Uint8Array(rows).fill(1),
     }, rows));
   }
   const producer = kafka.producer(PRODUCER_OPTIONS);

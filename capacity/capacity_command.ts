@@ -213,7 +213,13 @@ const planner = defineCommand({
       stepSeconds,
       settleSeconds,
       drainSeconds,
-      agentArgs,
+      // The agents join labels with the driver's delay; without labels nothing is worth a wait.
+      agentArgs: [
+        ...(labelDelayMs === null
+          ? ["--label-wait", "0"]
+          : ["--label-delay", flags["label-delay"]]),
+        ...agentArgs,
+      ],
       files,
       labelDelayMs,
       logDir: `${outDir}/logs`,

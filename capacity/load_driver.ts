@@ -2,7 +2,7 @@ import { Buffer } from "node:buffer";
 import type { Kafka, Message, Producer } from "kafkajs";
 import { UserFacingError } from "../cli/usage_error.ts";
 import { errorText } from "../kafka/connection.ts";
-import type { TopicNames } from "../kafka/topics.ts";
+import { type TopicNames, topicPartitions } from "../kafka/topics.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
 import { createPacer } from "../producer/rate_pacer.ts";
 import { type LoopedBatch, loopRows, rowValue } from "./looping_rows.ts";
@@ -34,7 +34,8 @@ export class LoadDriver {
   target: number | null = null;
   readonly #producer: Producer;
   readonly #opts: LoadDriverOptions;
-  readonly #labels: LabelFeedback | undefined;
+  readonly #kafka: Kafka;
+  #labels: LabelFeedback | undefined;
   readonly #rows: AsyncGenerator<LoopedBatch>;
   #current: LoopedBatch | undefined;
   #index = 0;
@@ -42,11 +43,9 @@ export class LoadDriver {
 
   constructor(kafka: Kafka, opts: LoadDriverOptions) {
     this.#opts = opts;
+    this.#kafka = kafka;
     this.#producer = kafka.producer(PRODUCER_OPTIONS);
     this.#rows = loopRows(opts.files, opts.maxSend ?? 5000);
-    this.#labels = opts.labelDelayMs === null
-      ? undefined
-      : new LabelFeedback(opts.labelDelayMs, (m) => this.#send(opts.topics.labels, m));
   }
 
   get labelsPublished(): number {
@@ -55,6 +54,12 @@ export class LoadDriver {
 
   async connect(): Promise<void> {
     await this.#producer.connect();
+    const { labelDelayMs, topics } = this.#opts;
+    if (labelDelayMs !== null) {
+      this.#labels = new LabelFeedback(labelDelayMs, (m) => this.#send(topics.labels, m), {
+        partitions: await topicPartitions(this.#kafka, topics.labels),
+      });
+    }
   }
 
   async close(): Promise<void> {
@@ -121,12 +126,13 @@ export class LoadDriver {
         this.#eventTimeMs = batch.eventTimeMs[i];
       }
     }
-    await this.#send(this.#opts.topics.transactions, messages);
-    this.sent += messages.length;
+    // Labels due by these rows' event time first, as `produce` does: agents never wait for them.
     if (this.#labels) {
       this.#labels.enqueue(batch, from, to);
       if (!Number.isNaN(this.#eventTimeMs)) await this.#labels.publishDue(this.#eventTimeMs);
     }
+    await this.#send(this.#opts.topics.transactions, messages);
+    this.sent += messages.length;
   }
 
   async #send(topic: string, messages: Message[]): Promise<void> {

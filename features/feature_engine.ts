@@ -9,7 +9,7 @@ import {
 } from "./feature_list.ts";
 import { IdSlots } from "./id_slots.ts";
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const HOUR_MS = 3_600_000;
 
 /**
@@ -28,7 +28,7 @@ const CUSTOMER_RING = Math.max(...CUSTOMER_WINDOW_DAYS) + 1;
  * lag reads the labels topic sooner than its own backlog): up to this many days ahead the
  * terminal features stay exact.
  */
-const TERMINAL_LEAD_DAYS = 14;
+export const TERMINAL_LEAD_DAYS = 14;
 const TERMINAL_RING = Math.max(...TERMINAL_WINDOW_DAYS) + 1 + TERMINAL_LEAD_DAYS;
 
 /**
@@ -144,6 +144,17 @@ export class FeatureEngine {
       // A zero delay would let a row read labels of its own day, possibly its own label.
       throw new RangeError(`label delay must be a positive number of ms, got ${this.labelDelayMs}`);
     }
+  }
+
+  /**
+   * The first day whose labels the terminal windows of a transaction at eventTimeMs do not read.
+   * Those windows read every label of the days before it, so they are exact only once all those
+   * labels have been applied (and the ring still holds them: see TERMINAL_LEAD_DAYS). This is the
+   * one definition of what a transaction needs from the label stream, used online (the agent's
+   * label join) and offline (the training export's label delay simulator).
+   */
+  labelCutoffDay(eventTimeMs: number): number {
+    return dayOf(eventTimeMs - this.labelDelayMs);
   }
 
   /** Adds tx to its customer's state, then writes its feature vector at out[offset..]. */

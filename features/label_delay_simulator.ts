@@ -1,11 +1,12 @@
 import type { Transaction } from "../transactions/transaction.ts";
-import type { FeatureEngine } from "./feature_engine.ts";
+import { DAY_MS, type FeatureEngine } from "./feature_engine.ts";
 
 /**
- * Replays history through the feature engine the way production sees it: a transaction's label
- * reaches the engine (applyLabel, as from the `labels` topic) only once the stream has passed
- * its event time + the label delay. The training export uses this, so the model is trained on
- * exactly the terminal features the agent computes online.
+ * Replays history through the feature engine the way production sees it: before a transaction is
+ * scored, every label it may use has been applied (applyLabel, as from the `labels` topic): the
+ * labels of the days before its label cutoff day (FeatureEngine.labelCutoffDay), the same rule
+ * the agent's label join enforces online. The training export uses this, so the model is trained
+ * on exactly the terminal features the agent computes online.
  *
  * Input must be in event-time order (the export sorts each file). Pending labels sit in a FIFO
  * of typed arrays, so memory is bounded by the number of transactions within one label delay.
@@ -23,17 +24,17 @@ export class LabelDelaySimulator {
     this.#engine = engine;
   }
 
-  /** Delivers due labels, scores tx into out[offset..], then queues tx's own label. */
+  /** Delivers the labels tx needs, scores tx into out[offset..], then queues tx's own label. */
   process(tx: Transaction, out: Float32Array, offset: number): void {
-    this.deliverUntil(tx.eventTimeMs);
+    this.deliverBefore(this.#engine.labelCutoffDay(tx.eventTimeMs));
     this.#engine.process(tx, out, offset);
     this.#enqueue(tx.terminalId, tx.eventTimeMs, tx.fraud);
   }
 
-  /** Applies every queued label whose event time + delay is at or before nowMs. */
-  deliverUntil(nowMs: number): void {
-    const due = nowMs - this.#engine.labelDelayMs;
-    while (this.#head < this.#tail && this.#times[this.#head] <= due) {
+  /** Applies every queued label of a transaction before day `cutoffDay`. */
+  deliverBefore(cutoffDay: number): void {
+    const due = cutoffDay * DAY_MS;
+    while (this.#head < this.#tail && this.#times[this.#head] < due) {
       this.#engine.applyLabel(
         this.#terminals[this.#head],
         this.#times[this.#head],

@@ -1,5 +1,6 @@
 import type { FlagSpecs } from "../cli/flags.ts";
-import type { Admin, ITopicConfig } from "kafkajs";
+import { UserFacingError } from "../cli/usage_error.ts";
+import type { Admin, ITopicConfig, Kafka } from "kafkajs";
 
 /** The flag every command that reads or writes the project's topics shares. */
 export const TOPIC_PREFIX_FLAG = {
@@ -111,4 +112,19 @@ export async function describeTopics(
       created: created.has(topic),
     };
   });
+}
+
+/** The partition count of a topic that must exist; one line naming the fix when it does not. */
+export async function topicPartitions(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [state] = await describeTopics(admin, [topic]);
+    if (state.partitions === 0) {
+      throw new UserFacingError(`missing topic ${topic}: create it with fraudstream topics`);
+    }
+    return state.partitions;
+  } finally {
+    await admin.disconnect();
+  }
 }

@@ -1,6 +1,26 @@
 import type { Message } from "kafkajs";
-import { encodeLabel, type LabelRecord } from "../transactions/label_record.ts";
+import {
+  encodeLabel,
+  encodeWatermark,
+  type LabelRecord,
+  WATERMARK_KEY,
+} from "../transactions/label_record.ts";
 import type { RowBatch } from "./file_reader.ts";
+
+const DAY_MS = 86_400_000;
+
+/**
+ * Bytes of label records per send: below the broker's default message.max.bytes (1 MiB) for the
+ * record batch of a single partition, whatever the partition count.
+ */
+const MAX_PUBLISH_BYTES = 512 * 1024;
+
+export interface LabelFeedbackOptions {
+  /** Partitions of the labels topic: every one gets each watermark. */
+  partitions: number;
+  /** Most bytes of label records per publish call. */
+  maxBytesPerPublish?: number;
+}
 
 /**
  * Simulates the bank's investigations: the label of every transaction sent is published to the
@@ -8,9 +28,18 @@ import type { RowBatch } from "./file_reader.ts";
  * event time + the label delay, never earlier. Pending labels wait in a FIFO of typed arrays in
  * send order, which is event-time order for day files; a row older than the ones before it is
  * published with them, i.e. late, never early.
+ *
+ * After the labels, a watermark record goes to every partition of the topic (see
+ * transactions/label_record.ts): all labels up to the stream's event time - the delay are out.
+ * It is sent whenever it enters a new UTC day of event time, which is as fine as the agent needs:
+ * terminal features read whole days of labels. Callers publish the labels due at a batch's event
+ * time before they send the batch, so its transactions never wait for their watermark.
  */
 export class LabelFeedback {
   published = 0;
+  watermarks = 0;
+  /** The latest watermark sent (epoch ms), or -Infinity. */
+  watermarkMs = -Infinity;
   private head = 0;
   private tail = 0;
   private transactionId: Float64Array = new Float64Array(1 << 14);
@@ -28,11 +57,17 @@ export class LabelFeedback {
     scenario: 0,
   };
 
+  private readonly partitions: number;
+  private readonly maxBytes: number;
+
   constructor(
     readonly delayMs: number,
     private readonly publish: (messages: Message[]) => Promise<void>,
-    private readonly maxPerPublish = 10_000,
-  ) {}
+    options: LabelFeedbackOptions,
+  ) {
+    this.partitions = options.partitions;
+    this.maxBytes = options.maxBytesPerPublish ?? MAX_PUBLISH_BYTES;
+  }
 
   get pending(): number {
     return this.tail - this.head;
@@ -52,16 +87,20 @@ export class LabelFeedback {
     }
   }
 
-  /** Publishes every label due by event time nowMs; resolves once the broker has them. */
+  /**
+   * Publishes every label due by event time nowMs, then the watermark when it entered a new day;
+   * resolves once the broker has them. Returns the number of labels.
+   */
   async publishDue(nowMs: number): Promise<number> {
     const due = nowMs - this.delayMs;
     let count = 0;
     while (this.head < this.tail && this.eventTimeMs[this.head] <= due) {
       const messages: Message[] = [];
       const timestamp = String(Date.now());
+      let bytes = 0;
       while (
         this.head < this.tail && this.eventTimeMs[this.head] <= due &&
-        messages.length < this.maxPerPublish
+        (bytes < this.maxBytes || messages.length === 0)
       ) {
         const k = this.head++;
         const r = this.record;
@@ -71,11 +110,28 @@ export class LabelFeedback {
         r.eventTimeMs = this.eventTimeMs[k];
         r.fraud = (this.label[k] >> 2) as 0 | 1;
         r.scenario = (this.label[k] & 3) as LabelRecord["scenario"];
-        messages.push({ key: String(r.terminalId), value: encodeLabel(r), timestamp });
+        const key = String(r.terminalId);
+        const value = encodeLabel(r);
+        bytes += key.length + value.length;
+        messages.push({ key, value, timestamp });
       }
       await this.publish(messages);
       this.published += messages.length;
       count += messages.length;
+    }
+    if (Math.floor(due / DAY_MS) > Math.floor(this.watermarkMs / DAY_MS)) {
+      const value = encodeWatermark({ eventTimeMs: due });
+      const timestamp = String(Date.now());
+      await this.publish(
+        Array.from({ length: this.partitions }, (_, partition) => ({
+          key: WATERMARK_KEY,
+          value,
+          partition,
+          timestamp,
+        })),
+      );
+      this.watermarkMs = due;
+      this.watermarks++;
     }
     return count;
   }

@@ -3,7 +3,7 @@ import type { Message } from "kafkajs";
 import { LabelFeedback } from "./label_feedback.ts";
 import { RowBatch } from "./file_reader.ts";
 import { newTransaction } from "../transactions/transaction.ts";
-import { decodeLabel } from "../transactions/label_record.ts";
+import { decodeLabel, decodeLabelMessage } from "../transactions/label_record.ts";
 
 const DAY = 86_400_000;
 
@@ -27,10 +27,11 @@ function batchOf(times: number[]): RowBatch {
 
 Deno.test("labels: published only once their delay has passed in event time", async () => {
   const sent: Message[][] = [];
+  // A label record is about 120 bytes: at most two fit in 200 bytes.
   const feedback = new LabelFeedback(7 * DAY, (m) => {
-    sent.push(m);
+    sent.push(m.filter((x) => x.key !== "watermark"));
     return Promise.resolve();
-  }, 2);
+  }, { partitions: 3, maxBytesPerPublish: 200 });
   const batch = batchOf([0, 1000, DAY, 2 * DAY]);
   feedback.enqueue(batch, 0, batch.count);
   assert.equal(feedback.pending, 4);
@@ -39,8 +40,8 @@ Deno.test("labels: published only once their delay has passed in event time", as
   assert.equal(await feedback.publishDue(8 * DAY), 1);
   assert.equal(feedback.pending, 1);
   assert.equal(feedback.published, 3);
-  assert.deepEqual(sent.map((m) => m.length), [2, 1]);
-  const first = sent[1][0];
+  assert.deepEqual(sent.filter((m) => m.length > 0).map((m) => m.length), [2, 1]);
+  const first = sent.filter((m) => m.length > 0)[1][0];
   assert.equal(first.key, "202");
   assert.deepEqual(decodeLabel(String(first.value)), {
     transactionId: 2,
@@ -50,15 +51,54 @@ Deno.test("labels: published only once their delay has passed in event time", as
     fraud: 0,
     scenario: 0,
   });
-  assert.equal(decodeLabel(String(sent[0][1].value))?.scenario, 2);
+  assert.equal(decodeLabel(String(sent.filter((m) => m.length > 0)[0][1].value))?.scenario, 2);
+});
+
+Deno.test("labels: a watermark follows the labels it covers, on every partition, once a day", async () => {
+  const sent: Message[] = [];
+  const feedback = new LabelFeedback(7 * DAY, (m) => {
+    sent.push(...m);
+    return Promise.resolve();
+  }, { partitions: 3 });
+  const batch = batchOf([0, 1000, DAY, DAY + 5, 2 * DAY]);
+  feedback.enqueue(batch, 0, batch.count);
+  const kinds = () => sent.map((m) => decodeLabelMessage(String(m.value))!.kind);
+
+  await feedback.publishDue(7 * DAY + 1000);
+  assert.deepEqual(kinds(), ["label", "label", "watermark", "watermark", "watermark"]);
+  assert.deepEqual(sent.slice(2).map((m) => m.partition), [0, 1, 2]);
+  assert.equal(feedback.watermarkMs, 1000);
+  // Later the same day: the labels go out, the watermark waits for the next day.
+  await feedback.publishDue(8 * DAY - 1);
+  assert.equal(sent.length, 5);
+  await feedback.publishDue(8 * DAY + 5);
+  assert.deepEqual(kinds().slice(5), ["label", "label", "watermark", "watermark", "watermark"]);
+  const last = decodeLabelMessage(String(sent.at(-1)!.value));
+  assert.deepEqual(last, { kind: "watermark", watermark: { eventTimeMs: DAY + 5 } });
+  // Everything the watermark covers was published before it.
+  assert.ok(feedback.published === 4 && feedback.watermarks === 2);
+});
+
+Deno.test("labels: one label larger than the byte budget still goes out, alone", async () => {
+  const sizes: number[] = [];
+  const feedback = new LabelFeedback(DAY, (m) => {
+    sizes.push(m.filter((x) => x.key !== "watermark").length);
+    return Promise.resolve();
+  }, { partitions: 1, maxBytesPerPublish: 1 });
+  const batch = batchOf([0, 1, 2]);
+  feedback.enqueue(batch, 0, batch.count);
+  assert.equal(await feedback.publishDue(2 * DAY), 3);
+  assert.deepEqual(sizes, [1, 1, 1, 0]);
 });
 
 Deno.test("labels: the queue grows and compacts without losing order", async () => {
   const got: number[] = [];
   const feedback = new LabelFeedback(0, (m) => {
-    for (const x of m) got.push(decodeLabel(String(x.value))!.transactionId);
+    for (const x of m) {
+      if (x.key !== "watermark") got.push(decodeLabel(String(x.value))!.transactionId);
+    }
     return Promise.resolve();
-  });
+  }, { partitions: 1 });
   const times = Array.from({ length: 1000 }, (_, i) => i);
   const batch = batchOf(times);
   let expected = 0;

@@ -13,7 +13,7 @@ import {
   errorText,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
-import { TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
+import { TOPIC_PREFIX_FLAG, topicNames, topicPartitions } from "../kafka/topics.ts";
 import { utcDateFlag } from "./date_flag.ts";
 import { expandInputs, FileReader, type InputProblem, type RowBatch } from "./file_reader.ts";
 import { describeRejected } from "./input_problems.ts";
@@ -119,9 +119,6 @@ export const command = defineCommand({
       throw new UserFacingError(`cannot send to ${topic}: ${errorText(err)}`);
     }
   };
-  const labels = flags["no-labels"]
-    ? undefined
-    : new LabelFeedback(labelDelayMs, (m) => send(topics.labels, m));
   const strict = flags.strict === true;
   const onProblem = (p: InputProblem) => {
     if (strict) throw new StrictStop(`${p.message.replace(/; [^;]*$/, "")} (--strict)`);
@@ -134,6 +131,17 @@ export const command = defineCommand({
   };
   const reader = new FileReader(files, { originMs, batchRows: maxBatch, onProblem });
   const pacer = createPacer(pace);
+  const labels = flags["no-labels"] ? undefined : new LabelFeedback(
+    labelDelayMs,
+    (m) => send(topics.labels, m),
+    {
+      partitions: await withinConnectTimeout(
+        settings,
+        "read the labels topic",
+        () => topicPartitions(kafka, topics.labels),
+      ),
+    },
+  );
   const stats = new ProducerStats(instance, topics.transactions, reader.stats, pacer, labels);
 
   let server: StatsServer | undefined;
@@ -190,7 +198,13 @@ export const command = defineCommand({
             if (good) lastEventTime = batch.eventTimeMs[k];
             else stats.rejectedSent++;
           }
+          if (!(lastEventTime <= stats.eventTimeMs)) stats.eventTimeMs = lastEventTime;
+          // The labels due by these rows' event time (and their watermark) go out first, so that
+          // an agent never waits for the labels these transactions need.
           labels?.enqueue(batch, i, i + n);
+          if (labels && !Number.isNaN(stats.eventTimeMs)) {
+            await labels.publishDue(stats.eventTimeMs);
+          }
           i += n;
           sent += n;
           if (messages.length > 0) {
@@ -199,10 +213,6 @@ export const command = defineCommand({
             stats.sendLatencyMs.observe(performance.now() - t0);
             stats.noteSend(messages.length, releasedAt);
             messages.length = 0;
-          }
-          if (!(lastEventTime <= stats.eventTimeMs)) stats.eventTimeMs = lastEventTime;
-          if (labels && !Number.isNaN(stats.eventTimeMs)) {
-            await labels.publishDue(stats.eventTimeMs);
           }
           progress.tick();
         }

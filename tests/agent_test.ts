@@ -140,8 +140,11 @@ Deno.test({
       "threshold",
       "model",
       "event_time",
+      "labels_complete",
       "latency_ms",
     ]);
+    assert.equal(p.labels_complete, true);
+    assert.equal((stats.labels as { stale_scores: number }).stale_scores, 0);
     assert.equal(String(p.transaction_id), predictions[0].key!.toString());
     const metrics = await fetch(`${agent.url}/metrics`).then((r) => r.text());
     assert.match(

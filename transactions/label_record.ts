@@ -16,15 +16,60 @@ export function encodeLabel(l: LabelRecord): string {
   return `{"transaction_id":${l.transactionId},"customer_id":${l.customerId},"terminal_id":${l.terminalId},"event_time_ms":${l.eventTimeMs},"fraud":${l.fraud},"scenario":${l.scenario}}`;
 }
 
+/**
+ * The label stream's progress, published by the label publisher to EVERY partition of the labels
+ * topic after the labels it covers: "every label of a transaction with event time <= eventTimeMs
+ * is in this partition before this record". Key `watermark`; the value is
+ * `{"label_watermark_ms":W}`. The agent's label watermark is the lowest of its partitions' latest
+ * ones, and it scores a transaction only once that covers what the transaction's features read.
+ */
+export interface LabelWatermark {
+  eventTimeMs: number;
+}
+
+export const WATERMARK_KEY = "watermark";
+
+export function encodeWatermark(w: LabelWatermark): string {
+  return `{"label_watermark_ms":${w.eventTimeMs}}`;
+}
+
+/** One record of the labels topic: a label, a watermark, or null when it is neither. */
+export type LabelMessage =
+  | { kind: "label"; label: LabelRecord }
+  | { kind: "watermark"; watermark: LabelWatermark };
+
+export function decodeLabelMessage(text: string): LabelMessage | null {
+  const v = parseObject(text);
+  if (v === null) return null;
+  if ("label_watermark_ms" in v) {
+    const w = v.label_watermark_ms;
+    return typeof w === "number" && Number.isFinite(w)
+      ? { kind: "watermark", watermark: { eventTimeMs: w } }
+      : null;
+  }
+  const label = labelOf(v);
+  return label === null ? null : { kind: "label", label };
+}
+
 /** Parses a label message; null when it is not a valid label (the caller counts those). */
 export function decodeLabel(text: string): LabelRecord | null {
-  let v: Record<string, unknown>;
+  const v = parseObject(text);
+  return v === null ? null : labelOf(v);
+}
+
+function parseObject(text: string): Record<string, unknown> | null {
+  let v: unknown;
   try {
     v = JSON.parse(text);
   } catch {
     return null;
   }
-  if (v === null || typeof v !== "object") return null;
+  return v !== null && typeof v === "object" && !Array.isArray(v)
+    ? v as Record<string, unknown>
+    : null;
+}
+
+function labelOf(v: Record<string, unknown>): LabelRecord | null {
   const { transaction_id, customer_id, terminal_id, event_time_ms, fraud, scenario } = v;
   if (
     !isId(transaction_id) || !isId(customer_id) || !isId(terminal_id) ||

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { decodeLabel, encodeLabel, type LabelRecord } from "./label_record.ts";
+import {
+  decodeLabel,
+  decodeLabelMessage,
+  encodeLabel,
+  encodeWatermark,
+  type LabelRecord,
+} from "./label_record.ts";
 
 Deno.test("a label survives the wire", () => {
   const l: LabelRecord = {
@@ -26,4 +32,24 @@ Deno.test("malformed labels are refused, not half-read", () => {
   ) {
     assert.equal(decodeLabel(bad), null, bad);
   }
+});
+
+Deno.test("the labels topic carries labels and watermarks, told apart by their fields", () => {
+  const l: LabelRecord = {
+    transactionId: 1,
+    customerId: 2,
+    terminalId: 3,
+    eventTimeMs: 1_566_456_663_000,
+    fraud: 0,
+    scenario: 0,
+  };
+  assert.deepEqual(decodeLabelMessage(encodeLabel(l)), { kind: "label", label: l });
+  assert.deepEqual(decodeLabelMessage(encodeWatermark({ eventTimeMs: 1_566_000_000_000 })), {
+    kind: "watermark",
+    watermark: { eventTimeMs: 1_566_000_000_000 },
+  });
+  // A watermark is never read as a label, and a broken one is refused rather than taken as 0.
+  assert.equal(decodeLabel(encodeWatermark({ eventTimeMs: 5 })), null);
+  assert.equal(decodeLabelMessage('{"label_watermark_ms":"soon"}'), null);
+  assert.equal(decodeLabelMessage('{"label_watermark_ms":null}'), null);
 });

@@ -1,0 +1,221 @@
+import assert from "node:assert/strict";
+import { DAY_MS, FeatureEngine, TERMINAL_LEAD_DAYS } from "../features/feature_engine.ts";
+import { FEATURE_COUNT } from "../features/feature_list.ts";
+import { LabelDelaySimulator } from "../features/label_delay_simulator.ts";
+import { newTransaction, type Transaction } from "../transactions/transaction.ts";
+import { LabelJoin } from "./label_join.ts";
+
+const T0 = Date.UTC(2018, 3, 1);
+const DELAY = 7 * DAY_MS;
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Transactions in event-time order over `days`, on few terminals so labels matter. */
+function history(n: number, days: number, seed: number): Transaction[] {
+  const rnd = mulberry32(seed);
+  return Array.from({ length: n }, () => T0 + Math.floor(rnd() * days * DAY_MS))
+    .sort((a, b) => a - b)
+    .map((t, i) => ({
+      ...newTransaction(),
+      transactionId: i,
+      eventTimeMs: t,
+      customerId: Math.floor(rnd() * 30),
+      terminalId: Math.floor(rnd() * 12),
+      amount: Math.round(rnd() * 20000) / 100,
+      fraud: rnd() < 0.2 ? 1 : 0,
+    }));
+}
+
+function offline(rows: Transaction[]): Float32Array {
+  const sim = new LabelDelaySimulator(new FeatureEngine({ labelDelayMs: DELAY }));
+  const out = new Float32Array(rows.length * FEATURE_COUNT);
+  rows.forEach((tx, i) => sim.process(tx, out, i * FEATURE_COUNT));
+  return out;
+}
+
+/**
+ * The agent's side: labels and watermarks of two labels partitions reach the join in an order
+ * chosen by `labelsAhead` (how many labels the label stream runs ahead of the transactions,
+ * within the publisher's contract), and each transaction is scored once the join is ready.
+ */
+function streamed(rows: Transaction[], labelsAhead: number, seed: number) {
+  const rnd = mulberry32(seed);
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine);
+  join.setPartitions([0, 1]);
+  // The publisher: label i is due once the stream passes its time + delay; after publishing what
+  // is due it sends a watermark to both partitions.
+  const published: {
+    kind: "label" | "watermark";
+    partition: number;
+    tx?: Transaction;
+    at: number;
+  }[] = [];
+  let next = 0;
+  for (const tx of rows) {
+    const due = tx.eventTimeMs - DELAY;
+    while (next < rows.length && rows[next].eventTimeMs <= due) {
+      published.push({
+        kind: "label",
+        partition: rows[next].terminalId % 2,
+        tx: rows[next],
+        at: 0,
+      });
+      next++;
+    }
+    for (const partition of [0, 1]) published.push({ kind: "watermark", partition, at: due });
+  }
+  const out = new Float32Array(rows.length * FEATURE_COUNT);
+  const labelsComplete: boolean[] = [];
+  let read = 0;
+  const readOne = () => {
+    const r = published[read++];
+    if (r.kind === "label") join.addLabel(r.tx!.terminalId, r.tx!.eventTimeMs, r.tx!.fraud);
+    else join.setWatermark(r.partition, r.at);
+  };
+  rows.forEach((tx, i) => {
+    // The label consumer reads a random amount, up to `labelsAhead` records ahead...
+    const target = Math.min(published.length, Math.floor(rnd() * labelsAhead) + read);
+    while (read < target) readOne();
+    // ...and the transaction waits until its watermark has been read.
+    const cutoff = engine.labelCutoffDay(tx.eventTimeMs);
+    while (!join.isReady(join.neededWatermarkMs(cutoff))) readOne();
+    join.applyBefore(cutoff);
+    engine.process(tx, out, i * FEATURE_COUNT);
+    labelsComplete.push(join.exact(cutoff));
+  });
+  return { out, labelsComplete, join };
+}
+
+Deno.test("streamed features equal the offline ones however far the labels run ahead", () => {
+  const rows = history(3000, 90, 5);
+  const expected = offline(rows);
+  for (const ahead of [0, 10, 500, 1e9]) {
+    const { out, labelsComplete, join } = streamed(rows, ahead, ahead + 1);
+    assert.deepEqual(out, expected, `labels up to ${ahead} records ahead`);
+    assert.ok(labelsComplete.every(Boolean));
+    assert.equal(join.staleScores, 0);
+    assert.equal(join.late, 0);
+  }
+});
+
+Deno.test("the join is ready only once every labels partition's watermark covers the need", async () => {
+  const join = new LabelJoin(new FeatureEngine({ labelDelayMs: DELAY }));
+  join.setPartitions([0, 1, 2]);
+  const need = join.neededWatermarkMs(100);
+  assert.equal(need, 100 * DAY_MS - 1);
+  assert.equal(join.isReady(need), false);
+  const ready = join.whenReady(need, 60_000);
+  join.setWatermark(0, need);
+  join.setWatermark(1, need + 5);
+  assert.equal(join.isReady(need), false, "partition 2 has said nothing yet");
+  assert.equal(join.lagMs, Infinity);
+  join.setWatermark(2, need);
+  assert.equal(join.isReady(need), true);
+  await ready;
+  assert.equal(join.lagMs, 0);
+  // A watermark never moves back.
+  join.setWatermark(2, 0);
+  assert.equal(join.watermarkMs, need);
+});
+
+Deno.test("a wait for a watermark that never comes ends after the timeout", async () => {
+  const join = new LabelJoin(new FeatureEngine({ labelDelayMs: DELAY }));
+  join.setPartitions([0]);
+  const started = performance.now();
+  await join.whenReady(join.neededWatermarkMs(10), 50);
+  assert.ok(performance.now() - started >= 45);
+  assert.equal(join.isReady(join.neededWatermarkMs(10)), false);
+});
+
+Deno.test("no leakage: labels of the cutoff day and later never reach a feature", () => {
+  const rows = history(800, 40, 9);
+  const expected = offline(rows);
+  for (let i = 0; i < rows.length; i += 37) {
+    const tx = rows[i];
+    const engine = new FeatureEngine({ labelDelayMs: DELAY });
+    const join = new LabelJoin(engine);
+    join.setPartitions([0]);
+    const cutoff = engine.labelCutoffDay(tx.eventTimeMs);
+    for (let j = 0; j < i; j++) engine.updateCustomer(rows[j]);
+    // Every label up to the transaction's own, the true ones before the cutoff day and all the
+    // rest marked fraud (the transaction's own label too), applied to the engine before scoring.
+    for (let j = 0; j <= i; j++) {
+      const l = rows[j];
+      join.addLabel(l.terminalId, l.eventTimeMs, l.eventTimeMs < cutoff * DAY_MS ? l.fraud : 1);
+    }
+    join.addLabel(tx.terminalId, cutoff * DAY_MS, 1);
+    join.setWatermark(0, tx.eventTimeMs);
+    join.applyBefore(Math.floor(tx.eventTimeMs / DAY_MS) + 1);
+    assert.equal(join.pending, 0);
+    const out = new Float32Array(FEATURE_COUNT);
+    engine.process(tx, out, 0);
+    assert.deepEqual(
+      out,
+      expected.subarray(i * FEATURE_COUNT, (i + 1) * FEATURE_COUNT),
+      `row ${i}`,
+    );
+  }
+});
+
+Deno.test("a transaction whose window days left the terminal ring is scored stale, and counted", () => {
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine);
+  join.setPartitions([0]);
+  const far = 200;
+  join.addLabel(1, far * DAY_MS, 1);
+  join.setWatermark(0, (far + 10) * DAY_MS);
+  // One partition scores day far+8: the labels of day far are applied.
+  join.applyBefore(far + 1);
+  assert.ok(join.exact(far + 1));
+  // Another partition is far behind: its windows would read days the ring no longer holds.
+  const behind = far - TERMINAL_LEAD_DAYS - 1;
+  assert.equal(join.exact(behind), false);
+  assert.ok(join.exact(behind + 1), "within the lead the ring still holds them");
+  assert.equal(join.staleScores, 1);
+  // Without the watermark a score is stale too, and the gap is recorded.
+  assert.equal(join.exact(far + 20), false);
+  assert.equal(join.maxStaleGapMs, (far + 20) * DAY_MS - 1 - (far + 10) * DAY_MS);
+});
+
+Deno.test("a label arriving after its day was applied is applied at once and counted late", () => {
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine);
+  join.applyBefore(50);
+  join.addLabel(3, 40 * DAY_MS, 1);
+  join.addLabel(3, 60 * DAY_MS, 1);
+  assert.equal(join.late, 1);
+  assert.equal(join.applied, 1);
+  assert.equal(join.pending, 1);
+});
+
+Deno.test("the feed is held only while labels pile up and nobody waits on that partition", () => {
+  const join = new LabelJoin(new FeatureEngine({ labelDelayMs: DELAY }), 3);
+  join.setPartitions([0, 1]);
+  let reliefs = 0;
+  join.onRelief = () => reliefs++;
+  for (let d = 0; d < 4; d++) join.addLabel(1, (100 + d) * DAY_MS, 0);
+  join.setWatermark(0, 90 * DAY_MS);
+  join.setWatermark(1, 120 * DAY_MS);
+  assert.equal(join.shouldHold(0), true);
+  assert.equal(join.shouldHold(1), true);
+  // A transaction needs day 95: partition 0 must keep flowing, partition 1 may stay held.
+  void join.whenReady(join.neededWatermarkMs(96), 10);
+  assert.equal(join.shouldHold(0), false);
+  assert.equal(join.shouldHold(1), true);
+  assert.equal(reliefs, 1);
+  join.applyBefore(103);
+  assert.equal(join.pending, 1);
+  assert.equal(join.shouldHold(1), false);
+  assert.equal(reliefs, 2);
+  join.close();
+});
