@@ -146,8 +146,9 @@ export class Agent {
       watermarks_read: this.#labels.watermarks,
       invalid: this.#labels.invalid,
       applied: join.applied,
-      pending: join.pending,
       late: join.late,
+      dropped: join.dropped,
+      terminal_days_held: this.#engine.terminalDaysHeld,
       stale_scores: join.staleScores,
       max_stale_gap_ms: join.maxStaleGapMs,
     };
@@ -273,6 +274,7 @@ export class Agent {
         const cutoffDay = loop.prepare(chunk);
         if (!this.#labelsReady(partition, cutoffDay, pause)) return;
         const out = await loop.score(topic, partition, chunk);
+        this.#join.scored(partition, cutoffDay);
         if (this.#config.testBatchCostMs > 0) {
           await new Promise((r) => setTimeout(r, this.#config.testBatchCostMs));
         }
@@ -376,6 +378,7 @@ export class Agent {
     const admin = this.#kafka.admin();
     await admin.connect();
     const ends = new Map<number, number>();
+    const behind: number[] = [];
     try {
       const [committed] = await admin.fetchOffsets({
         groupId: group,
@@ -386,17 +389,26 @@ export class Agent {
           ends.set(p.partition, Number(p.offset));
         }
       }
+      for (const p of await admin.fetchTopicOffsets(topics.transactions)) {
+        const from = Math.max(ends.get(p.partition) ?? 0, Number(p.low));
+        if (partitions.includes(p.partition) && Number(p.high) > from) behind.push(p.partition);
+      }
     } finally {
       await admin.disconnect();
     }
     const loop = this.#loops[0];
+    const positions = new Map<number, number>();
     const messages = await readPartitionHistory(
       this.#kafka,
       topics.transactions,
       ends,
       `${group}.restore.${instanceId}.${crypto.randomUUID().slice(0, 8)}`,
-      (_partition, batch) => loop.replay(batch),
+      (partition, batch) => {
+        const cutoff = loop.replay(batch);
+        if (cutoff > (positions.get(partition) ?? -Infinity)) positions.set(partition, cutoff);
+      },
     );
+    this.#join.setAssigned(positions, behind);
     const ms = Math.round(performance.now() - started);
     this.stats.lastRestore = { partitions, messages, ms };
     this.stats.restores++;

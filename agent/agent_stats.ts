@@ -8,7 +8,6 @@ import type { OnlineQuality } from "./online_quality.ts";
 /** What /metrics shows of the label join (agent/label_join.ts). */
 export interface LabelJoinCounters {
   readonly lagMs: number;
-  readonly pending: number;
   readonly late: number;
   readonly staleScores: number;
   readonly maxStaleGapMs: number;
@@ -128,16 +127,9 @@ export class AgentStats {
       base,
     );
     p.sample(
-      "fraudstream_agent_labels_pending",
-      "gauge",
-      "Labels read but not applied yet (their day is not needed yet).",
-      labels.pending,
-      base,
-    );
-    p.sample(
       "fraudstream_agent_late_labels_total",
       "counter",
-      "Labels that arrived after transactions needing them were scored.",
+      "Labels that arrived at or below the label watermark (the publisher broke its promise).",
       labels.late,
       base,
     );

@@ -1,31 +1,15 @@
-import { DAY_MS, type FeatureEngine, TERMINAL_LEAD_DAYS } from "../features/feature_engine.ts";
+import { DAY_MS, type FeatureEngine } from "../features/feature_engine.ts";
 
 /**
- * Labels held before they are applied: 9 bytes each. At this many the label feed stops fetching
- * from the partitions nobody waits on (about 36 MB), so a labels topic far ahead of the
- * transactions (an agent started on a long backlog) cannot grow memory without bound.
+ * Days of terminal state kept before the label feed stops fetching from the partitions nobody
+ * waits on (8 bytes per terminal a day: 10,000 terminals hold 80 KB a day). A labels topic far
+ * ahead of the transactions, as for an agent started on a long backlog, then cannot grow memory
+ * without bound.
  */
-export const DEFAULT_MAX_PENDING_LABELS = 4_000_000;
+export const DEFAULT_MAX_HELD_DAYS = 400;
 
-/** The labels of one day that wait to be applied, column by column. */
-class DayLabels {
-  terminals = new Float64Array(256);
-  frauds = new Uint8Array(256);
-  count = 0;
-
-  push(terminalId: number, fraud: number): void {
-    if (this.count === this.terminals.length) {
-      const terminals = new Float64Array(this.count * 2);
-      const frauds = new Uint8Array(this.count * 2);
-      terminals.set(this.terminals);
-      frauds.set(this.frauds);
-      this.terminals = terminals;
-      this.frauds = frauds;
-    }
-    this.terminals[this.count] = terminalId;
-    this.frauds[this.count++] = fraud;
-  }
-}
+/** Days kept below the slowest partition's cutoff, for a row a little out of event-time order. */
+const RELEASE_SLACK_DAYS = 7;
 
 interface Waiter {
   needMs: number;
@@ -42,42 +26,43 @@ interface Waiter {
  * - the label watermark covers those days: every labels partition has said, with a watermark
  *   record, that all labels up to the end of the day before the cutoff are in it, and the agent
  *   has read up to that record;
- * - and the engine's terminal ring still holds those days: labels are applied to the engine
- *   only up to the highest cutoff a scored batch needed (later ones wait here, by day), so they
- *   run ahead of a transaction only by the spread of event time across the agent's partitions,
- *   which must stay within TERMINAL_LEAD_DAYS.
- * A transaction that is scored without both (its partition waited --label-wait in vain, or it
- * came from a partition far behind the others) is stale: counted, and marked in its prediction.
+ * - and the engine still holds those days. Labels are applied as they arrive (terminal state is
+ *   kept by day, so labels of later days change nothing a window reads); days are released only
+ *   below the slowest assigned partition's position, so no transaction still to come loses them.
+ * A transaction scored without both (its partition waited --label-wait in vain, or it arrived
+ * far behind the positions known) is stale: counted, and marked in its prediction.
  *
- * Leakage cannot happen either way: the windows never read the cutoff day or later, so a label
- * applied early is never read by a transaction it could describe.
+ * Leakage cannot happen either way: the windows never read the cutoff day or later.
  */
 export class LabelJoin {
   readonly #engine: FeatureEngine;
-  readonly #maxPending: number;
+  readonly #maxHeldDays: number;
   readonly #partitionWatermarks = new Map<number, number>();
   #watermark = -Infinity;
-  readonly #pending = new Map<number, DayLabels>();
-  #pendingCount = 0;
-  /** Every pending label's day is at or after this: the labels of earlier days are applied. */
-  #appliedBefore = -Infinity;
-  #newestApplied = -Infinity;
+  /**
+   * Per assigned transactions partition, the lowest label cutoff day its next transaction can
+   * have (its latest scored one, in event-time order); -Infinity while a partition with a
+   * backlog has not told yet. Partitions without a position constrain nothing.
+   */
+  readonly #positions = new Map<number, number>();
   /** The highest watermark any transaction seen so far needed, for the label lag. */
   #highestNeed = -Infinity;
   #waiters: Waiter[] = [];
   /** Called when held label partitions may fetch again (the feed resumes them). */
   onRelief: () => void = () => {};
   applied = 0;
-  /** Labels whose day had already been applied when they arrived: after their watermark. */
+  /** Labels at or below the watermark when they arrived: the publisher broke its promise. */
   late = 0;
+  /** Labels of a day already released: ignored. */
+  dropped = 0;
   /** Transactions scored without every label their features read (see the class comment). */
   staleScores = 0;
   /** Largest event-time gap between what a stale transaction needed and the watermark, ms. */
   maxStaleGapMs = 0;
 
-  constructor(engine: FeatureEngine, maxPending = DEFAULT_MAX_PENDING_LABELS) {
+  constructor(engine: FeatureEngine, maxHeldDays = DEFAULT_MAX_HELD_DAYS) {
     this.#engine = engine;
-    this.#maxPending = maxPending;
+    this.#maxHeldDays = maxHeldDays;
   }
 
   /** The labels topic's partitions: each must report a watermark before the join has one. */
@@ -98,22 +83,13 @@ export class LabelJoin {
     return Math.max(0, this.#highestNeed - this.#watermark);
   }
 
-  get pending(): number {
-    return this.#pendingCount;
-  }
-
   addLabel(terminalId: number, eventTimeMs: number, fraud: number): void {
-    const day = Math.floor(eventTimeMs / DAY_MS);
-    if (!(day >= this.#appliedBefore)) {
-      if (!Number.isFinite(day)) return;
-      this.late++;
-      this.#apply(terminalId, eventTimeMs, fraud, day);
+    if (!this.#engine.applyLabel(terminalId, eventTimeMs, fraud)) {
+      this.dropped++;
       return;
     }
-    let bucket = this.#pending.get(day);
-    if (bucket === undefined) this.#pending.set(day, bucket = new DayLabels());
-    bucket.push(terminalId, fraud);
-    this.#pendingCount++;
+    this.applied++;
+    if (eventTimeMs <= this.#watermark) this.late++;
   }
 
   setWatermark(partition: number, eventTimeMs: number): void {
@@ -148,35 +124,13 @@ export class LabelJoin {
   }
 
   /**
-   * Applies the waiting labels of every day before cutoffDay: call it with the highest cutoff
-   * day of a batch before computing the batch's features.
-   */
-  applyBefore(cutoffDay: number): void {
-    if (!(cutoffDay > this.#appliedBefore)) return;
-    this.#appliedBefore = cutoffDay;
-    const days = [...this.#pending.keys()].filter((d) => d < cutoffDay).sort((a, b) => a - b);
-    for (const day of days) {
-      const bucket = this.#pending.get(day)!;
-      const eventTimeMs = day * DAY_MS;
-      for (let i = 0; i < bucket.count; i++) {
-        this.#apply(bucket.terminals[i], eventTimeMs, bucket.frauds[i], day);
-      }
-      this.#pendingCount -= bucket.count;
-      this.#pending.delete(day);
-    }
-    if (days.length > 0 && this.#pendingCount <= this.#maxPending / 2) this.onRelief();
-  }
-
-  /**
    * Whether a transaction with this cutoff day, about to be scored now, reads every label it
    * should; counts it (and the gap) when it does not.
    */
   exact(cutoffDay: number): boolean {
     const needMs = this.neededWatermarkMs(cutoffDay);
     this.#noteNeed(needMs);
-    if (this.#watermark >= needMs && this.#newestApplied <= cutoffDay + TERMINAL_LEAD_DAYS) {
-      return true;
-    }
+    if (this.#watermark >= needMs && this.#engine.terminalWindowsHeld(cutoffDay)) return true;
     this.staleScores++;
     const gap = Math.max(0, needMs - this.#watermark);
     if (gap > this.maxStaleGapMs && Number.isFinite(gap)) this.maxStaleGapMs = gap;
@@ -184,11 +138,35 @@ export class LabelJoin {
   }
 
   /**
-   * Whether the label feed should stop fetching this partition for now: too many labels wait
-   * here, and no transaction waits on a watermark this partition has not reached yet.
+   * A new assignment: the position of each partition (see #positions), from the history the
+   * agent replayed; `behind` are the partitions with messages left to score.
+   */
+  setAssigned(positions: ReadonlyMap<number, number>, behind: readonly number[]): void {
+    this.#positions.clear();
+    for (const p of behind) this.#positions.set(p, -Infinity);
+    for (const [p, cutoff] of positions) this.#positions.set(p, cutoff);
+  }
+
+  /** A chunk of `partition` up to this cutoff day was scored: releases what nobody reads. */
+  scored(partition: number, cutoffDay: number): void {
+    if (!(cutoffDay > (this.#positions.get(partition) ?? -Infinity))) return;
+    this.#positions.set(partition, cutoffDay);
+    let slowest = Infinity;
+    for (const cutoff of this.#positions.values()) if (cutoff < slowest) slowest = cutoff;
+    if (!Number.isFinite(slowest)) return;
+    const held = this.#engine.terminalDaysHeld;
+    this.#engine.releaseTerminalDaysBefore(slowest - RELEASE_SLACK_DAYS);
+    if (held > this.#maxHeldDays && this.#engine.terminalDaysHeld <= this.#maxHeldDays) {
+      this.onRelief();
+    }
+  }
+
+  /**
+   * Whether the label feed should stop fetching this partition for now: too many days of labels
+   * are held, and no transaction waits on a watermark this partition has not reached yet.
    */
   shouldHold(partition: number): boolean {
-    if (this.#pendingCount <= this.#maxPending) return false;
+    if (this.#engine.terminalDaysHeld <= this.#maxHeldDays) return false;
     const mark = this.#partitionWatermarks.get(partition) ?? -Infinity;
     return this.#waiters.every((w) => mark >= w.needMs);
   }
@@ -199,12 +177,6 @@ export class LabelJoin {
       clearTimeout(w.timer);
       w.resolve();
     }
-  }
-
-  #apply(terminalId: number, eventTimeMs: number, fraud: number, day: number): void {
-    this.#engine.applyLabel(terminalId, eventTimeMs, fraud);
-    if (day > this.#newestApplied) this.#newestApplied = day;
-    this.applied++;
   }
 
   #noteNeed(needMs: number): void {

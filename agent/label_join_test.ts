@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DAY_MS, FeatureEngine, TERMINAL_LEAD_DAYS } from "../features/feature_engine.ts";
+import { DAY_MS, FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_COUNT } from "../features/feature_list.ts";
 import { LabelDelaySimulator } from "../features/label_delay_simulator.ts";
 import { newTransaction, type Transaction } from "../transactions/transaction.ts";
@@ -52,6 +52,7 @@ function streamed(rows: Transaction[], labelsAhead: number, seed: number) {
   const engine = new FeatureEngine({ labelDelayMs: DELAY });
   const join = new LabelJoin(engine);
   join.setPartitions([0, 1]);
+  join.setAssigned(new Map(), [0]);
   // The publisher: label i is due once the stream passes its time + delay; after publishing what
   // is due it sends a watermark to both partitions.
   const published: {
@@ -89,9 +90,9 @@ function streamed(rows: Transaction[], labelsAhead: number, seed: number) {
     // ...and the transaction waits until its watermark has been read.
     const cutoff = engine.labelCutoffDay(tx.eventTimeMs);
     while (!join.isReady(join.neededWatermarkMs(cutoff))) readOne();
-    join.applyBefore(cutoff);
     engine.process(tx, out, i * FEATURE_COUNT);
     labelsComplete.push(join.exact(cutoff));
+    join.scored(0, cutoff);
   });
   return { out, labelsComplete, join };
 }
@@ -137,6 +138,35 @@ Deno.test("a wait for a watermark that never comes ends after the timeout", asyn
   assert.equal(join.isReady(join.neededWatermarkMs(10)), false);
 });
 
+Deno.test("partitions far apart in event time: the slower one still reads every day it needs", () => {
+  const rows = history(4000, 120, 7);
+  const expected = offline(rows);
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine);
+  join.setPartitions([0]);
+  // Every label and the final watermark are there before anything is scored (a backlog).
+  for (const l of rows) join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
+  join.setWatermark(0, rows.at(-1)!.eventTimeMs);
+  // Two transaction partitions: customers < 15 on 0, the rest on 1; partition 1 is scored in
+  // full before partition 0 starts, 120 days apart.
+  join.setAssigned(new Map(), [0, 1]);
+  const out = new Float32Array(rows.length * FEATURE_COUNT);
+  for (const partition of [1, 0]) {
+    rows.forEach((tx, i) => {
+      if ((tx.customerId < 15 ? 0 : 1) !== partition) return;
+      const cutoff = engine.labelCutoffDay(tx.eventTimeMs);
+      engine.process(tx, out, i * FEATURE_COUNT);
+      assert.ok(join.exact(cutoff), `row ${i}`);
+      join.scored(partition, cutoff);
+    });
+  }
+  assert.deepEqual(out, expected);
+  // Once both partitions are through, the days nobody reads any more are released: what is left
+  // is the last windows (30 days), the release slack (7) and the labels after the last cutoff
+  // (the 7-day delay plus that day).
+  assert.ok(engine.terminalDaysHeld <= 30 + 7 + 7 + 1, `${engine.terminalDaysHeld} days held`);
+});
+
 Deno.test("no leakage: labels of the cutoff day and later never reach a feature", () => {
   const rows = history(800, 40, 9);
   const expected = offline(rows);
@@ -155,8 +185,6 @@ Deno.test("no leakage: labels of the cutoff day and later never reach a feature"
     }
     join.addLabel(tx.terminalId, cutoff * DAY_MS, 1);
     join.setWatermark(0, tx.eventTimeMs);
-    join.applyBefore(Math.floor(tx.eventTimeMs / DAY_MS) + 1);
-    assert.equal(join.pending, 0);
     const out = new Float32Array(FEATURE_COUNT);
     engine.process(tx, out, 0);
     assert.deepEqual(
@@ -167,43 +195,45 @@ Deno.test("no leakage: labels of the cutoff day and later never reach a feature"
   }
 });
 
-Deno.test("a transaction whose window days left the terminal ring is scored stale, and counted", () => {
+Deno.test("a transaction whose window days were released is scored stale, and counted", () => {
   const engine = new FeatureEngine({ labelDelayMs: DELAY });
   const join = new LabelJoin(engine);
   join.setPartitions([0]);
-  const far = 200;
-  join.addLabel(1, far * DAY_MS, 1);
-  join.setWatermark(0, (far + 10) * DAY_MS);
-  // One partition scores day far+8: the labels of day far are applied.
-  join.applyBefore(far + 1);
-  assert.ok(join.exact(far + 1));
-  // Another partition is far behind: its windows would read days the ring no longer holds.
-  const behind = far - TERMINAL_LEAD_DAYS - 1;
-  assert.equal(join.exact(behind), false);
-  assert.ok(join.exact(behind + 1), "within the lead the ring still holds them");
+  join.setAssigned(new Map([[0, 100]]), []);
+  join.setWatermark(0, 300 * DAY_MS);
+  join.scored(0, 200);
+  // Partition 5 was not known (it had no backlog when assigned) and turns up far behind.
+  assert.equal(join.exact(150), false);
+  assert.ok(join.exact(200 - 7), "within the slack the days are still held");
   assert.equal(join.staleScores, 1);
   // Without the watermark a score is stale too, and the gap is recorded.
-  assert.equal(join.exact(far + 20), false);
-  assert.equal(join.maxStaleGapMs, (far + 20) * DAY_MS - 1 - (far + 10) * DAY_MS);
+  assert.equal(join.exact(320), false);
+  assert.equal(join.maxStaleGapMs, 320 * DAY_MS - 1 - 300 * DAY_MS);
 });
 
-Deno.test("a label arriving after its day was applied is applied at once and counted late", () => {
+Deno.test("a label at or below the watermark is counted late; one of a released day, dropped", () => {
   const engine = new FeatureEngine({ labelDelayMs: DELAY });
   const join = new LabelJoin(engine);
-  join.applyBefore(50);
+  join.setPartitions([0]);
+  join.setAssigned(new Map([[0, 10]]), []);
+  join.setWatermark(0, 50 * DAY_MS);
   join.addLabel(3, 40 * DAY_MS, 1);
   join.addLabel(3, 60 * DAY_MS, 1);
   assert.equal(join.late, 1);
-  assert.equal(join.applied, 1);
-  assert.equal(join.pending, 1);
+  join.scored(0, 100);
+  join.addLabel(3, 20 * DAY_MS, 1);
+  assert.equal(join.dropped, 1);
+  assert.equal(join.applied, 2);
 });
 
-Deno.test("the feed is held only while labels pile up and nobody waits on that partition", () => {
-  const join = new LabelJoin(new FeatureEngine({ labelDelayMs: DELAY }), 3);
+Deno.test("the feed is held only while many days are held and nobody waits on that partition", () => {
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine, 3);
   join.setPartitions([0, 1]);
+  join.setAssigned(new Map(), [0]);
   let reliefs = 0;
   join.onRelief = () => reliefs++;
-  for (let d = 0; d < 4; d++) join.addLabel(1, (100 + d) * DAY_MS, 0);
+  for (let d = 0; d < 5; d++) join.addLabel(1, (100 + d) * DAY_MS, 0);
   join.setWatermark(0, 90 * DAY_MS);
   join.setWatermark(1, 120 * DAY_MS);
   assert.equal(join.shouldHold(0), true);
@@ -213,8 +243,9 @@ Deno.test("the feed is held only while labels pile up and nobody waits on that p
   assert.equal(join.shouldHold(0), false);
   assert.equal(join.shouldHold(1), true);
   assert.equal(reliefs, 1);
-  join.applyBefore(103);
-  assert.equal(join.pending, 1);
+  // The slowest partition moves on: the days before its windows are released.
+  join.scored(0, 100 + 2 + 30 + 7);
+  assert.equal(engine.terminalDaysHeld, 3);
   assert.equal(join.shouldHold(1), false);
   assert.equal(reliefs, 2);
   join.close();

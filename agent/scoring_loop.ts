@@ -35,9 +35,8 @@ export interface ScoredBatch {
   rows: number;
 }
 
-/** What the scoring loop needs from the label join (agent/label_join.ts). */
+/** What the scoring loop asks the label join (agent/label_join.ts), per transaction. */
 export interface LabelGate {
-  applyBefore(cutoffDay: number): void;
   exact(cutoffDay: number): boolean;
 }
 
@@ -45,7 +44,7 @@ export interface LabelGate {
  * The agent's hot path for one fetched chunk of one partition, in two steps. `prepare` parses
  * every message into typed columns and tells which labels the chunk needs (its highest label
  * cutoff day), so the agent can wait for them before anything changes state. `score` then routes
- * rejects and duplicates to the DLQ, applies the labels the chunk needs, runs the feature engine
+ * rejects and duplicates to the DLQ, runs the feature engine
  * into one Float32Array, scores it with ONE model call, and builds the prediction records. Kafka
  * I/O stays outside (agent/agent.ts), so this runs the same in tests and benchmarks.
  */
@@ -60,7 +59,6 @@ export class ScoringLoop {
   /** Per prepared message: why it is rejected, or null when it parsed. */
   #reasons: (DlqReason | null)[] = [];
   #prepared = 0;
-  #maxCutoffDay = -Infinity;
   /** Parsed messages, by message index. */
   #inTxIds = new Float64Array(0);
   #inCustomers = new Float64Array(0);
@@ -113,7 +111,6 @@ export class ScoringLoop {
       if (cutoff > maxCutoff) maxCutoff = cutoff;
     }
     this.#prepared = messages.length;
-    this.#maxCutoffDay = maxCutoff;
     return maxCutoff;
   }
 
@@ -128,7 +125,6 @@ export class ScoringLoop {
     this.#prepared = 0;
     const width = this.#engine.width;
     const labels = this.#labels;
-    labels.applyBefore(this.#maxCutoffDay);
     const tx = this.#tx;
     const dlq: Message[] = [];
     let rows = 0;
@@ -181,16 +177,18 @@ export class ScoringLoop {
   /**
    * Replays already-scored history into customer state (after a rebalance or restart) with the
    * same parsing and duplicate rules as scoring, so the state equals an uninterrupted run's.
+   * Returns the highest label cutoff day replayed (-Infinity when none).
    */
   replay(messages: KafkaMessage[]): number {
-    let applied = 0;
+    let maxCutoff = -Infinity;
     for (const msg of messages) {
       if (this.#parse(msg.value) !== null) continue;
       if (this.#duplicates.seen(this.#tx.transactionId, this.#tx.customerId)) continue;
       this.#engine.updateCustomer(this.#tx);
-      applied++;
+      const cutoff = this.#engine.labelCutoffDay(this.#tx.eventTimeMs);
+      if (cutoff > maxCutoff) maxCutoff = cutoff;
     }
-    return applied;
+    return maxCutoff;
   }
 
   /** Parses into #tx; null when it is a scoreable transaction (duplicates are checked later). */

@@ -21,15 +21,8 @@ const HOUR_MS = 3_600_000;
  */
 const CUSTOMER_RING = Math.max(...CUSTOMER_WINDOW_DAYS) + 1;
 
-/**
- * Terminal windows read the days before the cutoff day (the day of t - delay); labels for the
- * cutoff day itself and for later days are kept but not read yet. The extra days beyond the
- * longest window absorb labels that arrive ahead of the transactions (an agent with a consumer
- * lag reads the labels topic sooner than its own backlog): up to this many days ahead the
- * terminal features stay exact.
- */
-export const TERMINAL_LEAD_DAYS = 14;
-const TERMINAL_RING = Math.max(...TERMINAL_WINDOW_DAYS) + 1 + TERMINAL_LEAD_DAYS;
+/** The longest terminal window: a transaction reads this many days of labels before its cutoff. */
+const TERMINAL_SPAN = Math.max(...TERMINAL_WINDOW_DAYS);
 
 /**
  * A customer's day bucket holds its count in 16 bits and its amount in cents in 32 bits: 6 bytes
@@ -134,9 +127,20 @@ export class FeatureEngine {
   #saturated = 0;
 
   readonly #terminals = new IdSlots();
-  #termDay = new Int32Array(0);
-  #termCount = new Uint32Array(0);
-  #termFraud = new Uint32Array(0);
+  /**
+   * Terminal state by day: one array per UTC day of labels, holding per terminal slot its count
+   * of labelled transactions at [2 * slot] and of frauds at [2 * slot + 1]. Keyed by day rather
+   * than a ring per terminal, so a window reads the same counts however far labels of later days
+   * have run ahead: the state never depends on when labels arrived, only on which ones did.
+   * Days are dropped only by evictTerminalDaysBefore, once no transaction to come reads them.
+   */
+  readonly #termDays = new Map<number, Uint32Array>();
+  /** Slots each day array is sized for (they grow on write; reads treat a short one as zeros). */
+  #termCapacity = 1024;
+  #termEvictedBefore = -Infinity;
+  /** Day arrays of the windows of #termCacheCutoff, newest first; rows mostly share a cutoff. */
+  readonly #termCache: (Uint32Array | undefined)[] = new Array(TERMINAL_SPAN);
+  #termCacheCutoff = NaN;
 
   constructor(options: FeatureEngineOptions = {}) {
     this.labelDelayMs = options.labelDelayMs ?? DEFAULT_LABEL_DELAY_MS;
@@ -149,7 +153,7 @@ export class FeatureEngine {
   /**
    * The first day whose labels the terminal windows of a transaction at eventTimeMs do not read.
    * Those windows read every label of the days before it, so they are exact only once all those
-   * labels have been applied (and the ring still holds them: see TERMINAL_LEAD_DAYS). This is the
+   * labels have been applied (and their days are still held: see releaseTerminalDaysBefore). This is the
    * one definition of what a transaction needs from the label stream, used online (the agent's
    * label join) and offline (the training export's label delay simulator).
    */
@@ -222,26 +226,47 @@ export class FeatureEngine {
     return slot;
   }
 
-  /** Records a label from the feedback stream: terminal terminalId had a (fraud) tx at that time. */
-  applyLabel(terminalId: number, eventTimeMs: number, fraud: number): void {
+  /**
+   * Records a label from the feedback stream: terminal terminalId had a (fraud) transaction at
+   * that time. Returns false when its day was already evicted (the label is ignored).
+   */
+  applyLabel(terminalId: number, eventTimeMs: number, fraud: number): boolean {
     const day = dayOf(eventTimeMs);
+    if (day < this.#termEvictedBefore) return false;
     const slot = this.#terminals.getOrAdd(terminalId);
-    if (this.#terminals.lastAddWasNew) {
-      this.#ensureTerminalCapacity(slot);
-      this.#termCount.fill(0, slot * TERMINAL_RING, (slot + 1) * TERMINAL_RING);
-      this.#termFraud.fill(0, slot * TERMINAL_RING, (slot + 1) * TERMINAL_RING);
-      this.#termDay[slot] = day;
+    if (slot >= this.#termCapacity) this.#termCapacity = Math.max(slot + 1, this.#termCapacity * 2);
+    let counts = this.#termDays.get(day);
+    if (counts === undefined || counts.length <= 2 * slot + 1) {
+      const grown = new Uint32Array(2 * this.#termCapacity);
+      if (counts !== undefined) grown.set(counts);
+      this.#termDays.set(day, counts = grown);
+      this.#termCacheCutoff = NaN;
     }
-    const newest = this.#termDay[slot];
-    if (day > newest) {
-      this.#advance(this.#termCount, this.#termFraud, slot, TERMINAL_RING, newest, day);
-      this.#termDay[slot] = day;
-    } else if (day <= newest - TERMINAL_RING) {
-      return;
-    }
-    const i = slot * TERMINAL_RING + mod(day, TERMINAL_RING);
-    this.#termCount[i]++;
-    if (fraud) this.#termFraud[i]++;
+    counts[2 * slot]++;
+    if (fraud) counts[2 * slot + 1]++;
+    return true;
+  }
+
+  /**
+   * Drops the terminal days that no transaction with a label cutoff day at or after cutoffDay
+   * reads: call it once no transaction still to be scored has an earlier cutoff day.
+   */
+  releaseTerminalDaysBefore(cutoffDay: number): void {
+    const day = cutoffDay - TERMINAL_SPAN;
+    if (!(day > this.#termEvictedBefore)) return;
+    this.#termEvictedBefore = day;
+    for (const d of this.#termDays.keys()) if (d < day) this.#termDays.delete(d);
+    this.#termCacheCutoff = NaN;
+  }
+
+  /** Whether the terminal windows of a transaction with this label cutoff day are still held. */
+  terminalWindowsHeld(cutoffDay: number): boolean {
+    return cutoffDay - TERMINAL_SPAN >= this.#termEvictedBefore;
+  }
+
+  /** Days of terminal state held (each costs 8 bytes per terminal slot). */
+  get terminalDaysHeld(): number {
+    return this.#termDays.size;
   }
 
   /**
@@ -307,19 +332,22 @@ export class FeatureEngine {
 
   #writeTerminal(terminalId: number, cutoffDay: number, out: Float32Array, o: number): void {
     const slot = this.#terminals.get(terminalId);
-    // As in #writeCustomer: day cutoffDay-k is held for k in [first, first + ring).
-    const first = slot >= 0 ? cutoffDay - this.#termDay[slot] : Infinity;
-    const base = slot * TERMINAL_RING;
-    let i = base + mod(cutoffDay - 1, TERMINAL_RING);
+    if (cutoffDay !== this.#termCacheCutoff) {
+      for (let k = 1; k <= TERMINAL_SPAN; k++) {
+        this.#termCache[k - 1] = this.#termDays.get(cutoffDay - k);
+      }
+      this.#termCacheCutoff = cutoffDay;
+    }
+    const i = 2 * slot;
     let count = 0;
     let fraud = 0;
     let w = 0;
     for (let k = 1; w < TERMINAL_WINDOW_DAYS.length; k++) {
-      if (k >= first && k < first + TERMINAL_RING) {
-        count += this.#termCount[i];
-        fraud += this.#termFraud[i];
+      const counts = this.#termCache[k - 1];
+      if (slot >= 0 && counts !== undefined && i < counts.length) {
+        count += counts[i];
+        fraud += counts[i + 1];
       }
-      i = i === base ? base + TERMINAL_RING - 1 : i - 1;
       if (k === TERMINAL_WINDOW_DAYS[w]) {
         out[o++] = count;
         out[o++] = count > 0 ? fraud / count : 0;
@@ -330,7 +358,7 @@ export class FeatureEngine {
 
   /** Clears the buckets of the days after `from` up to `to` (at most the whole ring). */
   #advance(
-    a: Uint16Array | Uint32Array,
+    a: Uint16Array,
     b: Uint32Array,
     slot: number,
     ring: number,
@@ -361,14 +389,6 @@ export class FeatureEngine {
     this.#custCents.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
   }
 
-  #ensureTerminalCapacity(slot: number): void {
-    if (slot < this.#termDay.length) return;
-    const cap = Math.max(1024, this.#termDay.length * 2);
-    this.#termDay = grow(this.#termDay, cap);
-    this.#termCount = grow(this.#termCount, cap * TERMINAL_RING);
-    this.#termFraud = grow(this.#termFraud, cap * TERMINAL_RING);
-  }
-
   /** Number of customers and terminals with state. */
   get customerCount(): number {
     return this.#customers.size;
@@ -385,14 +405,16 @@ export class FeatureEngine {
 
   memory(): EngineMemory {
     const perCustomer = 8 + CUSTOMER_RING * (2 + 4);
-    const perTerminal = 4 + TERMINAL_RING * (4 + 4);
+    // 8 bytes per held day; the agent holds the longest window plus the days labels run ahead.
+    const perTerminal = 8 * Math.max(this.#termDays.size, TERMINAL_SPAN + 1);
+    let terminalBytes = this.#terminals.indexBytes();
+    for (const counts of this.#termDays.values()) terminalBytes += counts.byteLength;
     return {
       customers: this.#customers.size,
       terminals: this.#terminals.size,
       customerBytes: this.#custLast.byteLength + this.#custCount.byteLength +
         this.#custCents.byteLength + this.#customers.indexBytes(),
-      terminalBytes: this.#termDay.byteLength + this.#termCount.byteLength +
-        this.#termFraud.byteLength + this.#terminals.indexBytes(),
+      terminalBytes,
       bytesPerCustomerSlot: perCustomer,
       bytesPerTerminalSlot: perTerminal,
     };

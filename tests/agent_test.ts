@@ -1,10 +1,7 @@
 import assert from "node:assert/strict";
 import type { KafkaMessage } from "kafkajs";
-import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../agent/onnx_model.ts";
-import { FeatureEngine } from "../features/feature_engine.ts";
-import { readFeatureMatrix } from "../features/feature_matrix.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
-import { kafkaTest, runCli, testKafka, uniquePrefix } from "./support/kafka.ts";
+import { kafkaTest, testKafka, uniquePrefix } from "./support/kafka.ts";
 import {
   type AgentProcess,
   generateData,
@@ -287,40 +284,4 @@ Deno.test({
   } finally {
     await Promise.all([ref.stop(), second.stop()]);
   }
-});
-
-Deno.test({
-  name: "online scores equal the model's offline scores on the exported features (<= 1e-6)",
-  ...kafkaTest,
-}, async () => {
-  const prefix = await freshTopics("offline");
-  const sent = await produceFiles(prefix, files);
-  const agent = await startAgent(prefix, "go");
-  let online: Map<string, number>;
-  try {
-    await waitFor("all scored", async () => (await agent.stats()).consumed >= sent);
-    online = new Map(
-      (await outputs(prefix)).predictions.map((m) => {
-        const p = JSON.parse(m.value!.toString());
-        return [`${p.transaction_id}/${p.customer_id}`, p.score];
-      }),
-    );
-  } finally {
-    await agent.stop();
-  }
-  const matrixPath = `${dataDir}/matrix.bin`;
-  const exported = await runCli(["features", "--out", matrixPath, ...files]);
-  assert.equal(exported.code, 0, exported.stderr);
-  const { features, meta } = await readFeatureMatrix(matrixPath);
-  const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine());
-  const offline = await model.scoreBatch(features, meta.length, new Float32Array(meta.length));
-  await model.release();
-  assert.equal(meta.length, online.size);
-  let maxDiff = 0;
-  meta.forEach((m, i) => {
-    const score = online.get(`${m.transactionId}/${m.customerId}`);
-    assert.ok(score !== undefined, `transaction ${m.transactionId} scored offline only`);
-    maxDiff = Math.max(maxDiff, Math.abs(score - offline[i]));
-  });
-  assert.ok(maxDiff <= 1e-6, `max abs diff ${maxDiff}`);
 });

@@ -1,0 +1,68 @@
+import type { KafkaMessage } from "kafkajs";
+import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../../agent/onnx_model.ts";
+import { FeatureEngine } from "../../features/feature_engine.ts";
+import { readFeatureMatrix } from "../../features/feature_matrix.ts";
+import { runCli } from "./kafka.ts";
+
+/** A transaction is (id, customer): the dirty data reuses ids across customers. */
+export type ScoreKey = string;
+
+/**
+ * The offline scores of day files: `fraudstream features` (the training export, with its label
+ * delay simulator) and the shipped model, keyed like scoreKey of a prediction.
+ */
+export async function offlineScores(files: string[], dir: string): Promise<Map<ScoreKey, number>> {
+  const path = `${dir}/matrix-${crypto.randomUUID().slice(0, 8)}.bin`;
+  const exported = await runCli(["features", "--out", path, ...files]);
+  if (exported.code !== 0) throw new Error(`features failed: ${exported.stderr}`);
+  const { features, meta } = await readFeatureMatrix(path);
+  const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine());
+  try {
+    const scores = await model.scoreBatch(features, meta.length, new Float32Array(meta.length));
+    return new Map(meta.map((m, i) => [`${m.transactionId}/${m.customerId}`, scores[i]]));
+  } finally {
+    await model.release();
+    await Deno.remove(path);
+  }
+}
+
+export interface Prediction {
+  transaction_id: number;
+  customer_id: number;
+  score: number;
+  labels_complete: boolean;
+}
+
+export function parsePrediction(m: KafkaMessage): Prediction {
+  return JSON.parse(m.value!.toString());
+}
+
+/**
+ * How the streamed predictions (duplicates of at-least-once included) compare with the offline
+ * scores: the largest difference, the transactions only one side has, and the stale ones.
+ */
+export function compareScores(offline: Map<ScoreKey, number>, predictions: KafkaMessage[]) {
+  let maxDiff = 0;
+  let worst = "";
+  const seen = new Set<ScoreKey>();
+  const onlyStreamed: ScoreKey[] = [];
+  let stale = 0;
+  for (const m of predictions) {
+    const p = parsePrediction(m);
+    const key = `${p.transaction_id}/${p.customer_id}`;
+    seen.add(key);
+    if (!p.labels_complete) stale++;
+    const expected = offline.get(key);
+    if (expected === undefined) {
+      onlyStreamed.push(key);
+      continue;
+    }
+    const diff = Math.abs(p.score - expected);
+    if (diff > maxDiff) {
+      maxDiff = diff;
+      worst = `${key}: streamed ${p.score}, offline ${expected}`;
+    }
+  }
+  const onlyOffline = [...offline.keys()].filter((k) => !seen.has(k));
+  return { maxDiff, worst, onlyStreamed, onlyOffline, stale };
+}
