@@ -64,6 +64,8 @@ export class Agent {
   readonly #labels: LabelFeed;
   /** Since when (performance.now()) each partition has waited for the label watermark. */
   readonly #waitingSince = new Map<number, number>();
+  /** Times a partition was paused to wait for the label watermark. */
+  #labelWaits = 0;
   readonly #loops: ScoringLoop[];
   #consumer?: Consumer;
   #producer?: Producer;
@@ -141,6 +143,7 @@ export class Agent {
       watermark: Number.isFinite(watermark) ? new Date(watermark).toISOString() : null,
       lag_ms: Number.isFinite(join.lagMs) ? join.lagMs : null,
       waiting_partitions: [...this.#waitingSince.keys()].sort((a, b) => a - b),
+      waits: this.#labelWaits,
       wait_ms: this.#config.labelWaitMs,
       read: this.#labels.labels,
       watermarks_read: this.#labels.watermarks,
@@ -252,6 +255,7 @@ export class Agent {
     const left = since + this.#config.labelWaitMs - now;
     if (left <= 0) return true;
     this.#waitingSince.set(partition, since);
+    this.#labelWaits++;
     const resume = pause();
     this.#join.whenReady(need, left).then(resume);
     return false;

@@ -3,12 +3,19 @@ import { join } from "node:path";
 import type { KafkaMessage } from "kafkajs";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { FileReader } from "../producer/file_reader.ts";
-import { decodeLabel } from "../transactions/label_record.ts";
+import { decodeLabel, decodeLabelMessage, WATERMARK_KEY } from "../transactions/label_record.ts";
 import { parseRow } from "../transactions/parse_row.ts";
 import { REPAIR_NEGATIVE_CUSTOMER, RowState } from "../transactions/row_fields.ts";
 import { newTransaction, RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
 import { kafkaTest, runCli, testBrokers, testKafka, uniquePrefix } from "./support/kafka.ts";
-import { generateData, inputLines, multiset, readTopic, waitFor } from "./support/pipeline.ts";
+import {
+  generateData,
+  inputLines,
+  multiset,
+  type ReadMessage,
+  readTopic,
+  waitFor,
+} from "./support/pipeline.ts";
 
 /**
  * `fraudstream produce` against a real broker, run as a user runs it: what reaches the topics
@@ -126,7 +133,9 @@ Deno.test({
   timed.sort((a, b) => a.ts - b.ts);
   const latestBy: number[] = [];
   for (const t of timed) latestBy.push(Math.max(t.eventTimeMs, latestBy.at(-1) ?? -Infinity));
-  const labels = await readTopic(kafka, names.labels);
+  const records = await readTopic(kafka, names.labels);
+  const labels = records.filter((m) => m.key?.toString() !== WATERMARK_KEY);
+  assertWatermarksCover(records);
   for (const m of labels) {
     const label = decodeLabel(m.value!.toString())!;
     const stamp = Number(m.timestamp);
@@ -352,3 +361,31 @@ Deno.test("produce: a missing file or directory is one line and exit 1, before c
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(dataDir, { recursive: true }));
+
+/**
+ * The label watermark contract, per partition of the labels topic: a watermark follows every
+ * label it covers (event time at or below it), and watermarks only move forward.
+ */
+function assertWatermarksCover(records: ReadMessage[]): void {
+  const byPartition = new Map<number, ReadMessage[]>();
+  for (const m of records) {
+    byPartition.set(m.partition, [...(byPartition.get(m.partition) ?? []), m]);
+  }
+  let watermarks = 0;
+  for (const [partition, messages] of byPartition) {
+    messages.sort((a, b) => Number(a.offset) - Number(b.offset));
+    let mark = -Infinity;
+    for (const m of messages) {
+      const r = decodeLabelMessage(m.value!.toString());
+      assert.ok(r !== null, `partition ${partition}: ${m.value}`);
+      if (r.kind === "watermark") {
+        assert.ok(r.watermark.eventTimeMs > mark, "watermarks move forward");
+        mark = r.watermark.eventTimeMs;
+        watermarks++;
+      } else {
+        assert.ok(r.label.eventTimeMs > mark, `label ${r.label.transactionId} after its watermark`);
+      }
+    }
+  }
+  assert.ok(watermarks > 0, "the producer publishes label watermarks");
+}

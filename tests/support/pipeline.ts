@@ -124,15 +124,18 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
+/** A message read back, with the partition it was read from. */
+export type ReadMessage = KafkaMessage & { partition: number };
+
 /** Every message of a topic up to its end offsets at call time (read_committed by default). */
-export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessage[]> {
+export async function readTopic(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
   const admin = kafka.admin();
   await admin.connect();
   const ends = new Map<number, number>();
   for (const p of await admin.fetchTopicOffsets(topic)) ends.set(p.partition, Number(p.high));
   const groupId = `test-reader-${crypto.randomUUID()}`;
   const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
-  const messages: KafkaMessage[] = [];
+  const messages: ReadMessage[] = [];
   const position = new Map<number, number>();
   let lastBatchAt = Date.now();
   // A transaction's commit marker takes the last offset but is no message: within one of the
@@ -149,7 +152,9 @@ export async function readTopic(kafka: Kafka, topic: string): Promise<KafkaMessa
     eachBatch: ({ batch }) => {
       lastBatchAt = Date.now();
       for (const m of batch.messages) {
-        if (Number(m.offset) < ends.get(batch.partition)!) messages.push(m);
+        if (Number(m.offset) < ends.get(batch.partition)!) {
+          messages.push(Object.assign(m, { partition: batch.partition }));
+        }
       }
       position.set(
         batch.partition,
