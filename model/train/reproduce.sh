@@ -20,3 +20,5 @@ model/train/.venv/bin/python model/train/train.py \
   "$@"
 # The card is committed, so it gets the repo's Markdown formatting (deno fmt --check runs in CI).
 deno fmt --quiet "$repo/model/model-card.md"
+# Then the new model as the agent serves it (deno task evaluate), into the same card.
+bash model/train/evaluate.sh

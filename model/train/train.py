@@ -419,12 +419,46 @@ def card_markdown(card: dict) -> str:
         "",
         f"Selection: {card['selection']}.",
         "",
+        *streamed_section(card.get("streamed_evaluation")),
         "## Features",
         "",
         *[f"{i}. `{n}`" for i, n in enumerate(card["feature_list"]["names"])],
         "",
     ]
     return "\n".join(lines)
+
+
+def streamed_section(e: dict | None) -> list[str]:
+    """The model card's account of `deno task evaluate`: the agent's scores next to offline ones."""
+    if e is None:
+        return []
+    k = f"card_precision_at_{CARD_PRECISION_K}_per_day"
+    rows = []
+    for side in ("streamed", "offline"):
+        r = e[side]
+        scenarios = " / ".join(
+            "-" if r["scenario_roc_auc"][s] is None else f"{r['scenario_roc_auc'][s]:.4f}" for s in ("1", "2", "3")
+        )
+        rows.append(
+            f"| {side} | {r['roc_auc']:.4f} | {r['average_precision']:.4f} | {r[k]:.4f} | {scenarios} |"
+        )
+    return [
+        "## Evaluation as streamed (`deno task evaluate`)",
+        "",
+        f"- Data: `{e['data']['generated_with']}` ({e['data']['rows']:,} transactions, "
+        f"{e['data']['from']} to {e['data']['to']}): another seed, after the training data",
+        f"- Replay: {e['replay']}; {e['predictions']:,} predictions, {e['stale_predictions']} "
+        "stale (scored without every label their features read)",
+        f"- Period evaluated: {e['period']['from']}..{e['period']['to']} ({e['period']['rows']:,} "
+        "transactions, after a 30-day burn-in)",
+        f"- Largest difference between a streamed and an offline score: {e['max_abs_score_diff']:.2e}; "
+        f"largest metric difference {max(e['metric_diffs'].values()):.2e} (must be <= 1e-4)",
+        "",
+        f"| scored | ROC AUC | average precision | CP@{CARD_PRECISION_K} | ROC AUC by scenario 1 / 2 / 3 |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+    ]
 
 
 def log_to_mlflow(card: dict, proto: onnx.ModelProto, out: Path, args: argparse.Namespace) -> None:
