@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { createKafka } from "../kafka/connection.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
+import { withAbsentPath } from "./support/absent_path.ts";
 import { kafkaTest, runCli, testKafka, uniquePrefix } from "./support/kafka.ts";
 import { readTopic, startAgent, waitFor } from "./support/pipeline.ts";
 
@@ -57,20 +58,22 @@ Deno.test({
 });
 
 Deno.test("a model that cannot be loaded stops the agent with one line", async () => {
-  const notOnnx = await Deno.makeTempFile({ suffix: ".onnx" });
-  await Deno.writeTextFile(notOnnx, "not a model");
-  for (
-    const [model, message] of [["/nonexistent/model.onnx", /cannot read model .*no such file/], [
-      notOnnx,
-      /is not an ONNX model/,
-    ]] as const
-  ) {
-    const out = await runCli(["agent", "--brokers", "127.0.0.1:9", "--model", model]);
-    assert.equal(out.code, 1, out.stderr);
-    assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
-    assert.match(out.stderr, message);
-  }
-  await Deno.remove(notOnnx);
+  await withAbsentPath(async (absent) => {
+    const notOnnx = await Deno.makeTempFile({ suffix: ".onnx" });
+    await Deno.writeTextFile(notOnnx, "not a model");
+    for (
+      const [model, message] of [[`${absent}/model.onnx`, /cannot read model .*no such file/], [
+        notOnnx,
+        /is not an ONNX model/,
+      ]] as const
+    ) {
+      const out = await runCli(["agent", "--brokers", "127.0.0.1:9", "--model", model]);
+      assert.equal(out.code, 1, out.stderr);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+      assert.match(out.stderr, message);
+    }
+    await Deno.remove(notOnnx);
+  });
 });
 
 Deno.test({
