@@ -1,4 +1,5 @@
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
+import { missingTools, TOOLS } from "./prerequisites.ts";
 
 /**
  * The README's test command (`deno task test`): static checks, then every Deno test against one
@@ -25,6 +26,15 @@ async function step(name: string, cmd: string, args: string[], env: Record<strin
   }
   console.log(`== ${name} ok (${secs}s)`);
   return true;
+}
+
+const missing = await missingTools(Deno.env.get("PATH") ?? "");
+if (missing.length > 0) {
+  const packages = [...new Set(missing.map((t) => TOOLS[t]))].join(" ");
+  console.error(
+    `== the tests need ${missing.join(", ")} on PATH (Debian: apt install ${packages})`,
+  );
+  Deno.exit(1);
 }
 
 const deno = Deno.execPath();
