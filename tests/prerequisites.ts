@@ -1,6 +1,6 @@
 /**
  * The programs `deno task test` runs besides deno, each with the Debian package that provides
- * it. tests/run_all.ts checks them first, so a machine without one fails at once in one line
+ * it. tests/suite.ts checks them first, so a machine without one fails at once in one line
  * naming what to install, rather than test by test half-way through (or, worse, by skipping).
  */
 export const TOOLS: Readonly<Record<string, string>> = {
