@@ -108,7 +108,7 @@ await server.shutdown();
  * A stand-in tree for the workload that an unprivileged user can read wherever this checkout and
  * this deno live: under npx, Deno.execPath() is in root's home (mode 700), and so may the
  * checkout be. Copies of the deno executable, the model, the config, the lockfile and
- * node_modules (about 1 s) keep the workload the same program the checkout would run.
+ * node_modules keep the workload the same program the checkout would run.
  */
 async function stageWorkload(work: string): Promise<{ deno: string; app: string }> {
   const deno = `${work}/deno`;
