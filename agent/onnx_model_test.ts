@@ -4,6 +4,7 @@ import { FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_COUNT, FEATURE_LIST_VERSION } from "../features/feature_list.ts";
 import { readOnnxMetadata } from "./onnx_metadata.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel, OnnxModel } from "./onnx_model.ts";
+import { withAbsentPath } from "../tests/support/absent_path.ts";
 
 interface Card {
   name: string;
@@ -111,7 +112,7 @@ Deno.test("a model that does not fit the engine is refused with one clear line",
     "missing file",
     () =>
       rejects(
-        () => loadOnnxModel("/nonexistent/model.onnx", engine),
+        () => withAbsentPath((absent) => loadOnnxModel(`${absent}/model.onnx`, engine)),
         /cannot read model .*no such file/,
       ),
   );

@@ -104,21 +104,38 @@ console.log(await (await fetch("http://127.0.0.1:" + server.addr.port + "/stats"
 await server.shutdown();
 `;
 
-Deno.test({
-  name: "the runtime's syscalls (V8, ONNX Runtime scoring, HTTP) pass the units' SystemCallFilter",
-  ignore: !(await run("sh", ["-c", "command -v strace && command -v setpriv"])).stdout.includes(
-    "setpriv",
-  ),
-  fn: async () => {
-    // Runs unprivileged like the service's dynamic user, on the shipped model, under strace.
-    const work = await Deno.makeTempDir({ prefix: "fraudstream-syscalls-" });
-    const script = `${ROOT}.syscall_workload_${crypto.randomUUID().slice(0, 8)}.ts`;
-    try {
-      await Deno.chmod(work, 0o777);
-      await Deno.writeTextFile(script, WORKLOAD);
-      const card = JSON.parse(await Deno.readTextFile(`${ROOT}model/model-card.json`));
-      const width = Number(card.onnx.input.shape[1]);
-      const out = await run("setpriv", [
+/**
+ * A stand-in tree for the workload that an unprivileged user can read wherever this checkout and
+ * this deno live: under npx, Deno.execPath() is in root's home (mode 700), and so may the
+ * checkout be. Copies of the deno executable, the model, the config, the lockfile and
+ * node_modules keep the workload the same program the checkout would run.
+ */
+async function stageWorkload(work: string): Promise<{ deno: string; app: string }> {
+  const deno = `${work}/deno`;
+  await Deno.copyFile(Deno.execPath(), deno);
+  await Deno.chmod(deno, 0o755);
+  const app = `${work}/app`;
+  await Deno.mkdir(app);
+  for (const file of ["deno.json", "deno.lock", "model/fraud-model.onnx"]) {
+    await Deno.copyFile(`${ROOT}${file}`, `${app}/${file.split("/").pop()}`);
+  }
+  const copy = await run("cp", ["-a", `${ROOT}node_modules`, `${app}/node_modules`]);
+  assert.equal(copy.code, 0, copy.stderr);
+  await Deno.writeTextFile(`${app}/workload.ts`, WORKLOAD);
+  return { deno, app };
+}
+
+Deno.test("the runtime's syscalls (V8, ONNX Runtime scoring, HTTP) pass the units' SystemCallFilter", async () => {
+  // Runs unprivileged like the service's dynamic user, on the shipped model, under strace.
+  const work = await Deno.makeTempDir({ prefix: "fraudstream-syscalls-" });
+  try {
+    // The unprivileged run writes its trace, HOME and DENO_DIR here.
+    await Deno.chmod(work, 0o777);
+    const { deno, app } = await stageWorkload(work);
+    const card = JSON.parse(await Deno.readTextFile(`${ROOT}model/model-card.json`));
+    const width = Number(card.onnx.input.shape[1]);
+    const out = await new Deno.Command("setpriv", {
+      args: [
         "--reuid=65534",
         "--regid=65534",
         "--clear-groups",
@@ -127,31 +144,34 @@ Deno.test({
         "-qq",
         "-o",
         `${work}/trace`,
-        Deno.execPath(),
+        deno,
         "run",
         "-A",
         "--cached-only",
-        script,
-        `${ROOT}model/fraud-model.onnx`,
+        `${app}/workload.ts`,
+        `${app}/fraud-model.onnx`,
         String(width),
-      ], { HOME: work, DENO_DIR: `${work}/deno` });
-      assert.equal(out.code, 0, out.stderr);
-      const used = new Set<string>();
-      for (const line of (await Deno.readTextFile(`${work}/trace`)).split("\n")) {
-        const m = /^\d+\s+([a-z0-9_]+)\(/.exec(line);
-        if (m) used.add(m[1]);
-      }
-      assert.ok(used.has("mmap") && used.has("futex"), "the trace covers the workload");
-      for (const unit of UNITS) {
-        const allowed = await allowedByUnit(
-          await Deno.readTextFile(`${ROOT}deploy/systemd/${unit}`),
-        );
-        const denied = [...used].filter((s) => !allowed.has(s)).sort();
-        assert.deepEqual(denied, [], `${unit} would deny ${denied.join(", ")}`);
-      }
-    } finally {
-      await Deno.remove(script).catch(() => {});
-      await Deno.remove(work, { recursive: true });
+      ],
+      cwd: app,
+      env: { HOME: work, DENO_DIR: `${work}/deno-dir` },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const used = new Set<string>();
+    for (const line of (await Deno.readTextFile(`${work}/trace`)).split("\n")) {
+      const m = /^\d+\s+([a-z0-9_]+)\(/.exec(line);
+      if (m) used.add(m[1]);
     }
-  },
+    assert.ok(used.has("mmap") && used.has("futex"), "the trace covers the workload");
+    for (const unit of UNITS) {
+      const allowed = await allowedByUnit(
+        await Deno.readTextFile(`${ROOT}deploy/systemd/${unit}`),
+      );
+      const denied = [...used].filter((s) => !allowed.has(s)).sort();
+      assert.deepEqual(denied, [], `${unit} would deny ${denied.join(", ")}`);
+    }
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { startStatsServer, type StatsServer } from "../http/stats_server.ts";
+import { withAbsentPath } from "../tests/support/absent_path.ts";
 import { runCli } from "../tests/support/kafka.ts";
 import type { FleetSnapshot } from "./fleet_table.ts";
 
@@ -168,9 +169,15 @@ Deno.test("fleet: usage errors are one line and exit 2; all agents down exits 1"
     none.stderr,
     "fraudstream: fleet: pass --agents, --agents-file or --brokers (see fraudstream fleet --help)\n",
   );
-  const missing = await runCli(["fleet", "--agents-file", "/no/such/file"]);
-  assert.equal(missing.code, 1);
-  assert.match(missing.stderr, /^fraudstream: --agents-file \/no\/such\/file: .*No such file/);
+  await withAbsentPath(async (absent) => {
+    const missing = await runCli(["fleet", "--agents-file", absent]);
+    assert.equal(missing.code, 1);
+    assert.ok(
+      missing.stderr.startsWith(`fraudstream: --agents-file ${absent}: `),
+      missing.stderr,
+    );
+    assert.match(missing.stderr, /No such file/);
+  });
   const down = await runCli(["fleet", "--agents", deadUrl()]);
   assert.equal(down.code, 1);
   assert.match(down.stdout, /TOTAL \(0 of 1 up\)/);

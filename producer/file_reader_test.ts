@@ -6,6 +6,7 @@ import { DataSetGenerator, DEFAULT_DIRT, NO_DIRT } from "./generator.ts";
 import { writeDataSet } from "./generate_command.ts";
 import { newTransaction, RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
 import { REPAIR_EMPTY_TERMINAL } from "../transactions/row_fields.ts";
+import { withAbsentPath } from "../tests/support/absent_path.ts";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -367,9 +368,14 @@ Deno.test("reader: only the first ten rejected lines are described", async () =>
 });
 
 Deno.test("expandInputs: a missing directory or file is named", async () => {
-  await assert.rejects(expandInputs(["/nonexistent/day-files/"]), {
-    name: "UserFacingError",
-    message: "no such file or directory: /nonexistent/day-files/",
+  await withAbsentPath(async (absent) => {
+    await assert.rejects(expandInputs([`${absent}/day-files/`]), {
+      name: "UserFacingError",
+      message: `no such file or directory: ${absent}/day-files/`,
+    });
+    await assert.rejects(expandInputs([`${absent}/*.txt`]), {
+      name: "UserFacingError",
+      message: `cannot list ${absent} (from ${absent}/*.txt)`,
+    });
   });
-  await assert.rejects(expandInputs(["/nonexistent/*.txt"]), /cannot list \/nonexistent/);
 });

@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { createKafka } from "../kafka/connection.ts";
-import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
+import { withAbsentPath } from "./support/absent_path.ts";
 import { kafkaTest, runCli, testKafka, uniquePrefix } from "./support/kafka.ts";
 import { readTopic, startAgent, waitFor } from "./support/pipeline.ts";
 
@@ -57,73 +56,20 @@ Deno.test({
 });
 
 Deno.test("a model that cannot be loaded stops the agent with one line", async () => {
-  const notOnnx = await Deno.makeTempFile({ suffix: ".onnx" });
-  await Deno.writeTextFile(notOnnx, "not a model");
-  for (
-    const [model, message] of [["/nonexistent/model.onnx", /cannot read model .*no such file/], [
-      notOnnx,
-      /is not an ONNX model/,
-    ]] as const
-  ) {
-    const out = await runCli(["agent", "--brokers", "127.0.0.1:9", "--model", model]);
-    assert.equal(out.code, 1, out.stderr);
-    assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
-    assert.match(out.stderr, message);
-  }
-  await Deno.remove(notOnnx);
-});
-
-Deno.test({
-  name:
-    "the broker going away and coming back: not ready meanwhile, then scoring resumes without a restart",
-  ...kafkaTest,
-}, async () => {
-  const kafka = await startLocalKafka();
-  try {
-    const prefix = uniquePrefix("outage");
-    const client = createKafka({
-      brokers: kafka.brokers,
-      clientId: "outage-test",
-      securityProtocol: "plaintext",
-      connectTimeoutMs: 10_000,
-    });
-    const admin = client.admin();
-    await admin.connect();
-    await ensureTopics(admin, topicNames(prefix), { partitions: 2, replicationFactor: 1 });
-    await admin.disconnect();
-    const send = async (id: number) => {
-      const producer = client.producer();
-      await producer.connect();
-      await producer.send({
-        topic: topicNames(prefix).transactions,
-        messages: [{ key: "7", value: GOOD.replace(/^1,/, `${id},`) }],
-      });
-      await producer.disconnect();
-    };
-    await send(1);
-    const agent = await startAgent(prefix, "outage", [], kafka.brokers);
-    try {
-      const ready = async () =>
-        (await fetch(`${agent.url}/readyz`).then((r) => r.json())).checks.broker_connected;
-      await waitFor("scored before the outage", async () => (await agent.stats()).scored >= 1);
-      assert.equal(await ready(), true);
-      await kafka.stopNode(0);
-      await waitFor("readiness reports the broker gone", async () => !(await ready()), 30_000);
-      assert.equal((await fetch(`${agent.url}/healthz`)).status, 200, "alive, only not ready");
-      await new Promise((r) => setTimeout(r, 5_000));
-      await kafka.restartNode(0);
-      await send(2);
-      await waitFor("scoring resumed", async () => (await agent.stats()).scored >= 2, 90_000);
-      await waitFor("ready again", ready, 30_000);
-      const exited = await Promise.race([
-        agent.child.status.then(() => true),
-        Promise.resolve(false),
-      ]);
-      assert.equal(exited, false, "the same process, no crash loop");
-    } finally {
-      await agent.stop();
+  await withAbsentPath(async (absent) => {
+    const notOnnx = await Deno.makeTempFile({ suffix: ".onnx" });
+    await Deno.writeTextFile(notOnnx, "not a model");
+    for (
+      const [model, message] of [[`${absent}/model.onnx`, /cannot read model .*no such file/], [
+        notOnnx,
+        /is not an ONNX model/,
+      ]] as const
+    ) {
+      const out = await runCli(["agent", "--brokers", "127.0.0.1:9", "--model", model]);
+      assert.equal(out.code, 1, out.stderr);
+      assert.equal(out.stderr.trim().split("\n").length, 1, out.stderr);
+      assert.match(out.stderr, message);
     }
-  } finally {
-    await kafka.stop();
-  }
+    await Deno.remove(notOnnx);
+  });
 });

@@ -1,7 +1,14 @@
 import assert from "node:assert/strict";
-import type { KafkaMessage } from "kafkajs";
-import { ensureTopics, topicNames } from "../kafka/topics.ts";
-import { kafkaTest, testKafka, uniquePrefix } from "./support/kafka.ts";
+import { topicNames } from "../kafka/topics.ts";
+import {
+  accountedIds,
+  AGENT_TEST_DATA,
+  freshTopics,
+  groupDrained,
+  groupOffsets,
+  outputs,
+} from "./support/agent_group.ts";
+import { kafkaTest, testKafka } from "./support/kafka.ts";
 import {
   type AgentProcess,
   generateData,
@@ -9,69 +16,18 @@ import {
   inputLines,
   multiset,
   produceFiles,
-  readTopic,
   startAgent,
   waitFor,
 } from "./support/pipeline.ts";
 
 /**
  * The agent against a real broker, as separate processes: every input message ends as exactly
- * one prediction or one DLQ record, with one agent, three, a crash, and exactly-once.
+ * one prediction or one DLQ record, with one agent and with three; a restart computes the same
+ * features. The kill -9 scenarios are in tests/faults/agent_kill_test.ts.
  */
 const dataDir = await Deno.makeTempDir({ prefix: "fraudstream-agent-test-" });
-// Dirty on purpose (the generator's default dirt rates): garbage lines, duplicated ids, repairs.
-const files = await generateData(dataDir, [
-  "--customers",
-  "600",
-  "--terminals",
-  "1200",
-  "--days",
-  "10",
-  "--seed",
-  "11",
-]);
+const files = await generateData(dataDir, AGENT_TEST_DATA);
 const lines = inputLines(files);
-
-async function freshTopics(name: string, partitions = 4) {
-  const prefix = uniquePrefix(name);
-  const admin = (await testKafka()).admin();
-  await admin.connect();
-  await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
-  await admin.disconnect();
-  return prefix;
-}
-
-async function outputs(prefix: string) {
-  const kafka = await testKafka();
-  const names = topicNames(prefix);
-  return {
-    predictions: await readTopic(kafka, names.predictions),
-    dlq: await readTopic(kafka, names.dlq),
-  };
-}
-
-/** Input ids as a multiset vs. prediction keys plus the ids in DLQ'd original bytes. */
-function accountedIds(predictions: KafkaMessage[], dlq: KafkaMessage[]) {
-  return multiset([
-    ...predictions.map((m) => m.key!.toString()),
-    ...dlq.map((m) => inputId(m.value!.toString())),
-  ]);
-}
-
-/** Sum of the group's committed offsets on the transactions topic: messages fully handled. */
-async function groupOffsets(prefix: string, group: string): Promise<number> {
-  const admin = (await testKafka()).admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({
-      groupId: group,
-      topics: [topicNames(prefix).transactions],
-    });
-    return t.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 /** Every agent has partitions (the group settled) and restored its state. */
 async function allReady(agents: AgentProcess[]): Promise<void> {
@@ -83,10 +39,6 @@ async function allReady(agents: AgentProcess[]): Promise<void> {
     );
     return codes.every((c) => c === 200);
   });
-}
-
-async function groupDrained(prefix: string, group: string, total: number): Promise<boolean> {
-  return await groupOffsets(prefix, group) >= total;
 }
 
 Deno.test({
@@ -176,66 +128,6 @@ Deno.test({
     await Promise.all(agents.map((a) => a.stop()));
   }
 });
-
-for (const exactlyOnce of [false, true]) {
-  const mode = exactlyOnce
-    ? "exactly-once: zero duplicates for a read_committed reader"
-    : "at-least-once: duplicates bounded by one batch per partition";
-  Deno.test(
-    { name: `kill -9 one of three agents mid-stream: nothing lost; ${mode}`, ...kafkaTest },
-    async () => {
-      const prefix = await freshTopics(exactlyOnce ? "eos" : "alo", 6);
-      const group = exactlyOnce ? "gk-eos" : "gk-alo";
-      const maxBatch = 200;
-      const args = ["--max-batch", String(maxBatch), ...(exactlyOnce ? ["--exactly-once"] : [])];
-      const agents = await Promise.all([0, 1, 2].map(() => startAgent(prefix, group, args)));
-      const producing = produceFiles(prefix, files, ["--rate", "3000"]);
-      try {
-        const consumed = async () =>
-          (await Promise.all(agents.map((a) => a.stats()))).map((s) => s.consumed);
-        await waitFor("scoring under way", async () => (await consumed()).every((n) => n > 300));
-        const victim = agents[0];
-        const owned = ((await victim.stats()).assigned_partitions as number[]).length;
-        await victim.kill();
-        const sent = await producing;
-        await waitFor("the group drained", () => groupDrained(prefix, group, sent), 90_000);
-        let { predictions, dlq } = await outputs(prefix);
-        if (exactlyOnce) {
-          // The killed agent's open transaction holds read_committed readers back until the
-          // broker aborts it (transaction timeout); only then is the rest readable.
-          await waitFor("the killed agent's transaction aborted", async () => {
-            ({ predictions, dlq } = await outputs(prefix));
-            return predictions.length + dlq.length >= sent;
-          }, 60_000);
-        }
-        const expected = multiset(lines.map(inputId));
-        const got = accountedIds(predictions, dlq);
-        const lost = [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).map(([id]) => id);
-        assert.deepEqual(
-          lost,
-          [],
-          `${lost.length} lost of ${sent}: ${predictions.length} predictions, ${dlq.length} DLQ\n` +
-            agents.flatMap((a) => a.log.filter((l) => !l.includes('"info"'))).join("\n"),
-        );
-        const duplicates = predictions.length + dlq.length - sent;
-        if (exactlyOnce) {
-          assert.equal(duplicates, 0);
-          assert.deepEqual(got, expected);
-        } else {
-          assert.ok(
-            duplicates >= 0 && duplicates <= owned * maxBatch * 2,
-            `${duplicates} duplicates for ${owned} partitions`,
-          );
-        }
-      } finally {
-        await producing.catch(() => {});
-        await Promise.all(
-          agents.slice(1).map((a) => a.stop()),
-        );
-      }
-    },
-  );
-}
 
 Deno.test({
   name: "a restarted agent computes the same features as one that never stopped",

@@ -65,17 +65,23 @@ Deno.test("an unreachable broker fails within the connect timeout, naming the ad
 });
 
 Deno.test("the local broker says what to install when java is missing", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL("../kafka/local/local_kafka_cli.ts", import.meta.url).pathname],
-    env: { PATH: "/nonexistent" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 1);
-  assert.match(
-    new TextDecoder().decode(out.stderr),
-    /needs a JDK 17\+ \(java\).*or pass --brokers/,
-  );
+  // An empty directory as the whole PATH: no java, whatever this machine has installed.
+  const emptyPath = await Deno.makeTempDir({ prefix: "fraudstream-empty-path-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", new URL("../kafka/local/local_kafka_cli.ts", import.meta.url).pathname],
+      env: { PATH: emptyPath },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 1);
+    assert.match(
+      new TextDecoder().decode(out.stderr),
+      /needs a JDK 17\+ \(java\).*or pass --brokers/,
+    );
+  } finally {
+    await Deno.remove(emptyPath);
+  }
 });
 
 function closedPort(): number {

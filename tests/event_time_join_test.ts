@@ -1,89 +1,43 @@
 import assert from "node:assert/strict";
 import type { Message } from "kafkajs";
-import { ensureTopics, topicNames } from "../kafka/topics.ts";
+import { topicNames } from "../kafka/topics.ts";
 import { FileReader } from "../producer/file_reader.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
-import { kafkaTest, testKafka, uniquePrefix } from "./support/kafka.ts";
-import { compareScores, offlineScores } from "./support/offline_scores.ts";
+import { freshTopics, groupDrained } from "./support/agent_group.ts";
+import { kafkaTest, testKafka } from "./support/kafka.ts";
 import {
-  type AgentProcess,
-  generateData,
-  produceFiles,
-  readTopic,
-  startAgent,
-  waitFor,
-} from "./support/pipeline.ts";
+  assertMatchesOffline,
+  compareScores,
+  JOIN_TEST_DATA,
+  offlineScores,
+} from "./support/offline_scores.ts";
+import { generateData, produceFiles, readTopic, startAgent, waitFor } from "./support/pipeline.ts";
 
 /**
  * A score never depends on timing: whatever the order in which transactions and labels reach the
- * agent (a flat-out replay, a backlog, a slow label feed, a crash, a rebalance, exactly-once),
- * every streamed score equals the offline score of `fraudstream features` + the same model.
+ * agent (a flat-out replay, a backlog, a slow label feed), every streamed score equals the offline
+ * score of `fraudstream features` + the same model. Crashes, restarts and rebalances are in
+ * tests/faults/event_time_join_kill_test.ts.
  */
 const DELAY_MS = 7 * 86_400_000;
 const dir = await Deno.makeTempDir({ prefix: "fraudstream-join-test-" });
-const population = ["--customers", "300", "--terminals", "600", "--days", "60", "--seed", "21"];
-const dirty = await generateData(`${dir}/dirty`, population);
-const clean = await generateData(`${dir}/clean`, [...population, "--clean"]);
+const dirty = await generateData(`${dir}/dirty`, JOIN_TEST_DATA);
+const clean = await generateData(`${dir}/clean`, [...JOIN_TEST_DATA, "--clean"]);
 const offline = {
   dirty: await offlineScores(dirty, dir),
   clean: await offlineScores(clean, dir),
 };
-
-async function freshTopics(name: string, partitions = 6): Promise<string> {
-  const prefix = uniquePrefix(name);
-  const admin = (await testKafka()).admin();
-  await admin.connect();
-  await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
-  await admin.disconnect();
-  return prefix;
-}
-
-async function committed(prefix: string, group: string): Promise<number> {
-  const admin = (await testKafka()).admin();
-  await admin.connect();
-  try {
-    const [t] = await admin.fetchOffsets({
-      groupId: group,
-      topics: [topicNames(prefix).transactions],
-    });
-    return t.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-/** Waits until the group committed `sent` messages, then compares with the offline scores. */
-async function assertOffline(
-  prefix: string,
-  group: string,
-  sent: number,
-  expected: Map<string, number>,
-  agents: AgentProcess[],
-) {
-  await waitFor("the group drained", async () => await committed(prefix, group) >= sent, 120_000);
-  const predictions = await readTopic(await testKafka(), topicNames(prefix).predictions);
-  const result = compareScores(expected, predictions);
-  const stats = await Promise.all(agents.map((a) => a.stats()));
-  const labels = stats.map((s) => s.labels as { stale_scores: number; late: number });
-  assert.deepEqual(result.onlyOffline, [], "every transaction scored");
-  assert.deepEqual(result.onlyStreamed, [], "no transaction scored that offline does not know");
-  assert.equal(result.stale, 0, "no prediction marked labels_complete:false");
-  assert.deepEqual(labels.map((l) => l.stale_scores), labels.map(() => 0));
-  assert.deepEqual(labels.map((l) => l.late), labels.map(() => 0));
-  assert.ok(result.maxDiff <= 1e-6, `max |streamed - offline| ${result.maxDiff} (${result.worst})`);
-  return { predictions: predictions.length, maxDiff: result.maxDiff };
-}
 
 for (const [kind, files] of [["clean", clean], ["dirty", dirty]] as const) {
   Deno.test({
     name: `flat-out replay of 60 ${kind} days, agent started first: streamed == offline`,
     ...kafkaTest,
   }, async () => {
-    const prefix = await freshTopics(`flat-${kind}`);
+    const prefix = await freshTopics(`flat-${kind}`, 6);
     const agent = await startAgent(prefix, "join-flat");
     try {
       const sent = await produceFiles(prefix, files);
-      await assertOffline(prefix, "join-flat", sent, offline[kind], [agent]);
+      await assertMatchesOffline(prefix, "join-flat", sent, offline[kind], [agent]);
     } finally {
       await agent.stop();
     }
@@ -94,13 +48,13 @@ Deno.test({
   name: "a backlog: the agent starts after the whole topic and its labels were written",
   ...kafkaTest,
 }, async () => {
-  const prefix = await freshTopics("backlog");
+  const prefix = await freshTopics("backlog", 6);
   const sent = await produceFiles(prefix, dirty);
   // Labels of all 60 days are there before the first transaction is scored: far more than the
   // terminal ring holds ahead, so the join must hold them back until their days are needed.
   const agent = await startAgent(prefix, "join-backlog");
   try {
-    await assertOffline(prefix, "join-backlog", sent, offline.dirty, [agent]);
+    await assertMatchesOffline(prefix, "join-backlog", sent, offline.dirty, [agent]);
     const labels = (await agent.stats()).labels as { pending: number; applied: number };
     assert.ok(labels.applied > 0);
   } finally {
@@ -140,7 +94,7 @@ Deno.test({
   name: "labels from a separate, slower process: the agent waits for them, then scores exactly",
   ...kafkaTest,
 }, async () => {
-  const prefix = await freshTopics("slow-labels");
+  const prefix = await freshTopics("slow-labels", 6);
   const agent = await startAgent(prefix, "join-slow", ["--label-wait", "60s"]);
   try {
     const sent = await produceFiles(prefix, dirty, ["--no-labels"]);
@@ -152,7 +106,7 @@ Deno.test({
     assert.ok(waiting.length > 0, "partitions wait for the label watermark");
     const labelsSent = await publishLabelsLate(prefix, dirty, 2000);
     assert.ok(labelsSent > 0);
-    await assertOffline(prefix, "join-slow", sent, offline.dirty, [agent]);
+    await assertMatchesOffline(prefix, "join-slow", sent, offline.dirty, [agent]);
   } finally {
     await agent.stop();
   }
@@ -162,7 +116,7 @@ Deno.test({
   name: "labels withheld: the join waits --label-wait, then scores stale, counted and marked",
   ...kafkaTest,
 }, async () => {
-  const prefix = await freshTopics("withheld");
+  const prefix = await freshTopics("withheld", 6);
   const agent = await startAgent(prefix, "join-withheld", ["--label-wait", "2s"]);
   try {
     const started = performance.now();
@@ -171,10 +125,7 @@ Deno.test({
       const r = await fetch(`${agent.url}/readyz`).then((r) => r.json());
       return r.checks.labels_caught_up === false;
     });
-    await waitFor(
-      "the group drained",
-      async () => await committed(prefix, "join-withheld") >= sent,
-    );
+    await waitFor("the group drained", () => groupDrained(prefix, "join-withheld", sent));
     assert.ok(performance.now() - started >= 2000, "scoring waited for the labels first");
     const predictions = await readTopic(await testKafka(), topicNames(prefix).predictions);
     const result = compareScores(offline.clean, predictions);
@@ -192,35 +143,3 @@ Deno.test({
     await agent.stop();
   }
 });
-
-for (const exactlyOnce of [false, true]) {
-  Deno.test({
-    name: `kill -9 of one of three agents and its restart, rebalances while scoring${
-      exactlyOnce ? ", exactly-once" : ""
-    }: streamed == offline`,
-    ...kafkaTest,
-  }, async () => {
-    const prefix = await freshTopics(exactlyOnce ? "kill-eos" : "kill");
-    const group = exactlyOnce ? "join-kill-eos" : "join-kill";
-    const args = ["--max-batch", "200", ...(exactlyOnce ? ["--exactly-once"] : [])];
-    const start = (i: number) => startAgent(prefix, group, [...args, "--instance-id", `a${i}`]);
-    const agents = await Promise.all([0, 1, 2].map(start));
-    const producing = produceFiles(prefix, dirty, ["--rate", "4000"]);
-    try {
-      await waitFor("scoring under way", async () => {
-        const s = await Promise.all(agents.map((a) => a.stats()));
-        return s.every((x) => x.consumed > 500);
-      });
-      await agents[0].kill();
-      await new Promise((r) => setTimeout(r, 1500));
-      // The same instance id, as systemd restarts it: with exactly-once its new producer fences
-      // the killed one's open transaction.
-      agents[0] = await start(0);
-      const sent = await producing;
-      await assertOffline(prefix, group, sent, offline.dirty, agents);
-    } finally {
-      await producing.catch(() => {});
-      await Promise.all(agents.map((a) => a.stop()));
-    }
-  });
-}

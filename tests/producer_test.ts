@@ -7,6 +7,7 @@ import { decodeLabel, decodeLabelMessage, WATERMARK_KEY } from "../transactions/
 import { parseRow } from "../transactions/parse_row.ts";
 import { REPAIR_NEGATIVE_CUSTOMER, RowState } from "../transactions/row_fields.ts";
 import { newTransaction, RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
+import { withAbsentPath } from "./support/absent_path.ts";
 import { kafkaTest, runCli, testBrokers, testKafka, uniquePrefix } from "./support/kafka.ts";
 import {
   generateData,
@@ -352,12 +353,14 @@ Deno.test({
 });
 
 Deno.test("produce: a missing file or directory is one line and exit 1, before connecting", async () => {
-  for (const input of ["/nonexistent/2019-08-22.txt", "/nonexistent/days/"]) {
-    // Port 9 (discard) has no broker: reaching the broker would fail differently and slowly.
-    const out = await runCli(["produce", "--brokers", "127.0.0.1:9", "--http", "off", input]);
-    assert.equal(out.code, 1, out.stderr);
-    assert.equal(out.stderr, `fraudstream: no such file or directory: ${input}\n`);
-  }
+  await withAbsentPath(async (absent) => {
+    for (const input of [`${absent}/2019-08-22.txt`, `${absent}/days/`]) {
+      // Port 9 (discard) has no broker: reaching the broker would fail differently and slowly.
+      const out = await runCli(["produce", "--brokers", "127.0.0.1:9", "--http", "off", input]);
+      assert.equal(out.code, 1, out.stderr);
+      assert.equal(out.stderr, `fraudstream: no such file or directory: ${input}\n`);
+    }
+  });
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(dataDir, { recursive: true }));

@@ -1,52 +1,15 @@
-import { startLocalKafka } from "../kafka/local/local_kafka.ts";
+import { denoTestsOnBroker, finish, requireTools, staticChecks, step } from "./suite.ts";
 
 /**
- * The README's test command (`deno task test`): static checks, then every Deno test against one
- * real local Kafka broker shared by the suite, then the Python tests. Extra arguments
- * are passed to `deno test` (e.g. a file or --filter).
+ * The README's test command (`deno task test`): static checks, every Deno test but the
+ * long-running scenarios of tests/faults/ (`deno task test:faults`) against one real local
+ * Kafka broker, then the Python tests. Extra arguments are passed to `deno test` (e.g. a file
+ * or --filter).
  */
-const root = new URL("..", import.meta.url).pathname;
-
-async function step(name: string, cmd: string, args: string[], env: Record<string, string> = {}) {
-  console.log(`\n== ${name}: ${cmd} ${args.join(" ")}`);
-  const started = performance.now();
-  const status = await new Deno.Command(cmd, {
-    args,
-    cwd: root,
-    env,
-    stdout: "inherit",
-    stderr: "inherit",
-  })
-    .spawn().status;
-  const secs = ((performance.now() - started) / 1000).toFixed(1);
-  if (!status.success) {
-    console.error(`== ${name} FAILED (exit ${status.code}, ${secs}s)`);
-    return false;
-  }
-  console.log(`== ${name} ok (${secs}s)`);
-  return true;
-}
-
-const deno = Deno.execPath();
-let ok = await step("format", deno, ["fmt", "--check"]) &&
-  await step("lint", deno, ["lint"]) &&
-  await step("type check", deno, ["check", "."]);
-
-if (ok) {
-  console.log("\n== starting a local Kafka broker for the suite");
-  const kafka = await startLocalKafka();
-  console.log(`== broker at ${kafka.brokers.join(",")}`);
-  try {
-    ok = await step("deno tests", deno, ["test", "-A", ...Deno.args], {
-      FRAUDSTREAM_TEST_BROKERS: kafka.brokers.join(","),
-    });
-  } finally {
-    await kafka.stop();
-  }
-}
+await requireTools();
+let ok = await staticChecks() &&
+  await denoTestsOnBroker("deno tests", ["--ignore=tests/faults/", ...Deno.args]);
 
 // The trainer's tests build their own venv (model/train/setup_venv.sh) on first use.
-if (ok) ok = await step("python tests (model/train)", deno, ["task", "test:train"]);
-
-console.log(ok ? "\nALL TESTS PASSED" : "\nTESTS FAILED");
-Deno.exit(ok ? 0 : 1);
+if (ok) ok = await step("python tests (model/train)", Deno.execPath(), ["task", "test:train"]);
+finish(ok);

@@ -3,7 +3,7 @@ import { createKafka } from "../../kafka/connection.ts";
 import type { Kafka } from "kafkajs";
 
 /**
- * The broker a test file talks to: the suite's shared one when tests/run_all.ts started it
+ * The broker a test file talks to: the suite's shared one when tests/suite.ts started it
  * (FRAUDSTREAM_TEST_BROKERS), else one started for this file and stopped when it unloads.
  */
 let own: Promise<LocalKafka> | undefined;

@@ -1,8 +1,12 @@
+import assert from "node:assert/strict";
 import type { KafkaMessage } from "kafkajs";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../../agent/onnx_model.ts";
+import { topicNames } from "../../kafka/topics.ts";
+import { groupDrained } from "./agent_group.ts";
+import { type AgentProcess, readTopic, waitFor } from "./pipeline.ts";
 import { FeatureEngine } from "../../features/feature_engine.ts";
 import { readFeatureMatrix } from "../../features/feature_matrix.ts";
-import { runCli } from "./kafka.ts";
+import { runCli, testKafka } from "./kafka.ts";
 
 /** A transaction is (id, customer): the dirty data reuses ids across customers. */
 export type ScoreKey = string;
@@ -65,4 +69,41 @@ export function compareScores(offline: Map<ScoreKey, number>, predictions: Kafka
   }
   const onlyOffline = [...offline.keys()].filter((k) => !seen.has(k));
   return { maxDiff, worst, onlyStreamed, onlyOffline, stale };
+}
+
+/** `generate` flags for the event-time join scenarios: 60 days, dirty unless --clean is added. */
+export const JOIN_TEST_DATA = [
+  "--customers",
+  "300",
+  "--terminals",
+  "600",
+  "--days",
+  "60",
+  "--seed",
+  "21",
+];
+
+/**
+ * Waits until the group committed `sent` messages, then checks every prediction against the
+ * offline scores (<= 1e-6), none stale or missing, and no agent counted a stale score or a late
+ * label.
+ */
+export async function assertMatchesOffline(
+  prefix: string,
+  group: string,
+  sent: number,
+  expected: Map<ScoreKey, number>,
+  agents: AgentProcess[],
+): Promise<void> {
+  await waitFor("the group drained", () => groupDrained(prefix, group, sent), 120_000);
+  const predictions = await readTopic(await testKafka(), topicNames(prefix).predictions);
+  const result = compareScores(expected, predictions);
+  const stats = await Promise.all(agents.map((a) => a.stats()));
+  const labels = stats.map((s) => s.labels as { stale_scores: number; late: number });
+  assert.deepEqual(result.onlyOffline, [], "every transaction scored");
+  assert.deepEqual(result.onlyStreamed, [], "no transaction scored that offline does not know");
+  assert.equal(result.stale, 0, "no prediction marked labels_complete:false");
+  assert.deepEqual(labels.map((l) => l.stale_scores), labels.map(() => 0));
+  assert.deepEqual(labels.map((l) => l.late), labels.map(() => 0));
+  assert.ok(result.maxDiff <= 1e-6, `max |streamed - offline| ${result.maxDiff} (${result.worst})`);
 }

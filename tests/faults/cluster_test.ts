@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { createKafka } from "../kafka/connection.ts";
-import { startLocalKafka } from "../kafka/local/local_kafka.ts";
-import { roundTrip } from "../kafka/round_trip.ts";
-import { ensureTopics, topicNames } from "../kafka/topics.ts";
-import { kafkaTest } from "./support/kafka.ts";
+import { createKafka } from "../../kafka/connection.ts";
+import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
+import { roundTrip } from "../../kafka/round_trip.ts";
+import { ensureTopics, topicNames } from "../../kafka/topics.ts";
+import { kafkaTest } from "../support/kafka.ts";
 
 Deno.test(
   { name: "a 3-node KRaft cluster keeps serving with one node down", ...kafkaTest },

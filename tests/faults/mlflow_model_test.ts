@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
-import { fetchRegisteredModel } from "../agent/mlflow_model_source.ts";
-import { DEFAULT_MODEL_PATH, OnnxModel } from "../agent/onnx_model.ts";
-import { FeatureEngine } from "../features/feature_engine.ts";
-import { runCli } from "./support/kafka.ts";
-import { waitFor } from "./support/pipeline.ts";
+import { fetchRegisteredModel } from "../../agent/mlflow_model_source.ts";
+import { DEFAULT_MODEL_PATH, OnnxModel } from "../../agent/onnx_model.ts";
+import { FeatureEngine } from "../../features/feature_engine.ts";
+import { runCli } from "../support/kafka.ts";
+import { waitFor } from "../support/pipeline.ts";
 
 /**
  * The agent's model from a real MLflow tracking server's registry: the trainer's venv with
  * mlflow (model/train/setup_venv.sh), `mlflow server` on a free port, the shipped model
  * registered with model/train/register_model.py, then fetched by version, latest and alias.
  */
-const root = new URL("..", import.meta.url).pathname;
+const root = new URL("../..", import.meta.url).pathname;
 const venv = `${root}model/train/.venv/bin`;
 
 async function run(cmd: string, args: string[], env: Record<string, string> = {}): Promise<string> {

@@ -1,0 +1,45 @@
+import { freshTopics } from "../support/agent_group.ts";
+import { kafkaTest } from "../support/kafka.ts";
+import { assertMatchesOffline, JOIN_TEST_DATA, offlineScores } from "../support/offline_scores.ts";
+import { generateData, produceFiles, startAgent, waitFor } from "../support/pipeline.ts";
+
+/**
+ * A score never depends on timing, through crashes and rebalances too: kill -9 of one of three
+ * agents mid-stream and its restart under the same instance id (two rebalances while scoring), at
+ * least once and exactly once; every streamed score equals the offline one.
+ */
+const dir = await Deno.makeTempDir({ prefix: "fraudstream-join-kill-test-" });
+const dirty = await generateData(`${dir}/dirty`, JOIN_TEST_DATA);
+const offline = await offlineScores(dirty, dir);
+
+for (const exactlyOnce of [false, true]) {
+  Deno.test({
+    name: `kill -9 of one of three agents and its restart, rebalances while scoring${
+      exactlyOnce ? ", exactly-once" : ""
+    }: streamed == offline`,
+    ...kafkaTest,
+  }, async () => {
+    const prefix = await freshTopics(exactlyOnce ? "kill-eos" : "kill", 6);
+    const group = exactlyOnce ? "join-kill-eos" : "join-kill";
+    const args = ["--max-batch", "200", ...(exactlyOnce ? ["--exactly-once"] : [])];
+    const start = (i: number) => startAgent(prefix, group, [...args, "--instance-id", `a${i}`]);
+    const agents = await Promise.all([0, 1, 2].map(start));
+    const producing = produceFiles(prefix, dirty, ["--rate", "4000"]);
+    try {
+      await waitFor("scoring under way", async () => {
+        const s = await Promise.all(agents.map((a) => a.stats()));
+        return s.every((x) => x.consumed > 500);
+      });
+      await agents[0].kill();
+      await new Promise((r) => setTimeout(r, 1500));
+      // The same instance id, as systemd restarts it: with exactly-once its new producer fences
+      // the killed one's open transaction.
+      agents[0] = await start(0);
+      const sent = await producing;
+      await assertMatchesOffline(prefix, group, sent, offline, agents);
+    } finally {
+      await producing.catch(() => {});
+      await Promise.all(agents.map((a) => a.stop()));
+    }
+  });
+}
