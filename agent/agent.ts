@@ -276,6 +276,7 @@ export class Agent {
         const chunk = messages.length <= max ? messages : messages.slice(i, i + max);
         const started = performance.now();
         const cutoffDay = loop.prepare(chunk);
+        this.#join.fetched(partition, loop.preparedMinCutoffDay);
         if (!this.#labelsReady(partition, cutoffDay, pause)) return;
         const out = await loop.score(topic, partition, chunk);
         this.#join.scored(partition, cutoffDay);

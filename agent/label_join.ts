@@ -147,6 +147,15 @@ export class LabelJoin {
     for (const [p, cutoff] of positions) this.#positions.set(p, cutoff);
   }
 
+  /**
+   * A chunk of `partition` whose lowest cutoff day is this was fetched: until it is scored, the
+   * days it reads stay held, even while it waits for its watermark.
+   */
+  fetched(partition: number, cutoffDay: number): void {
+    const known = this.#positions.get(partition);
+    if (known === undefined || cutoffDay < known) this.#positions.set(partition, cutoffDay);
+  }
+
   /** A chunk of `partition` up to this cutoff day was scored: releases what nobody reads. */
   scored(partition: number, cutoffDay: number): void {
     if (!(cutoffDay > (this.#positions.get(partition) ?? -Infinity))) return;

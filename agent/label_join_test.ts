@@ -250,3 +250,20 @@ Deno.test("the feed is held only while many days are held and nobody waits on th
   assert.equal(reliefs, 2);
   join.close();
 });
+
+Deno.test("a partition waiting for its watermark keeps the days it will read held", () => {
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine);
+  join.setPartitions([0]);
+  join.setAssigned(new Map(), []);
+  for (let d = 0; d < 100; d++) join.addLabel(1, d * DAY_MS, 0);
+  // Partition 3 fetched a chunk from day 20 on and waits; partition 4 races to day 90.
+  join.fetched(3, 20);
+  join.fetched(4, 20);
+  join.scored(4, 90);
+  assert.equal(join.exact(20), false, "no watermark yet");
+  join.setWatermark(0, 100 * DAY_MS);
+  assert.ok(join.exact(20), "its windows were kept while it waited");
+  join.scored(3, 95);
+  assert.equal(join.exact(20), false, "once both are past, the early days go");
+});

@@ -89,6 +89,9 @@ export class ScoringLoop {
     this.#predictions = new PredictionEncoder(model.name, model.version, model.threshold);
   }
 
+  /** The lowest label cutoff day among the transactions of the latest `prepare` (or Infinity). */
+  preparedMinCutoffDay = Infinity;
+
   /**
    * Parses messages (nothing else changes); returns the highest label cutoff day of the
    * transactions among them (FeatureEngine.labelCutoffDay), -Infinity when there are none.
@@ -97,6 +100,7 @@ export class ScoringLoop {
     this.#ensureCapacity(messages.length);
     const tx = this.#tx;
     let maxCutoff = -Infinity;
+    let minCutoff = Infinity;
     for (let m = 0; m < messages.length; m++) {
       const reason = this.#parse(messages[m].value);
       this.#reasons[m] = reason;
@@ -109,8 +113,10 @@ export class ScoringLoop {
       const cutoff = this.#engine.labelCutoffDay(tx.eventTimeMs);
       this.#inCutoffs[m] = cutoff;
       if (cutoff > maxCutoff) maxCutoff = cutoff;
+      if (cutoff < minCutoff) minCutoff = cutoff;
     }
     this.#prepared = messages.length;
+    this.preparedMinCutoffDay = minCutoff;
     return maxCutoff;
   }
 
