@@ -161,6 +161,10 @@ export const command = defineCommand({
     ? await startStatsServer(http, {
       healthy: () => true,
       readiness: () => agent.readiness(),
+      readinessDetail: () => {
+        const labels = agent.labelsJson();
+        return { label_watermark: labels.watermark, label_lag_ms: labels.lag_ms };
+      },
       stats: () => agent.statsJson(),
       metrics: () => agent.metricsText(),
     })

@@ -80,7 +80,7 @@ export class LabelJoin {
 
   /** How far, in event time, the watermark trails what the transactions seen so far need. */
   get lagMs(): number {
-    return Math.max(0, this.#highestNeed - this.#watermark);
+    return this.#highestNeed === -Infinity ? 0 : Math.max(0, this.#highestNeed - this.#watermark);
   }
 
   addLabel(terminalId: number, eventTimeMs: number, fraud: number): void {

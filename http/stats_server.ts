@@ -6,6 +6,8 @@ export interface StatsSource {
   healthy(): boolean;
   /** Readiness: every named check must pass. */
   readiness(): Record<string, boolean>;
+  /** Facts shown beside the checks on /readyz (the agent's label lag in event time). */
+  readinessDetail?(): Record<string, unknown>;
   /** The /stats JSON document. */
   stats(): unknown;
   /** The /metrics body in Prometheus text exposition format. */
@@ -28,7 +30,7 @@ export function statsApp(source: StatsSource): Hono {
   app.get("/readyz", (c) => {
     const checks = source.readiness();
     const ready = Object.values(checks).every(Boolean);
-    return c.json({ ready, checks }, ready ? 200 : 503);
+    return c.json({ ready, checks, ...source.readinessDetail?.() }, ready ? 200 : 503);
   });
   app.get("/stats", (c) => c.json(source.stats()));
   app.get(

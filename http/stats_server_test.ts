@@ -7,6 +7,7 @@ Deno.test("stats endpoints answer with the source's state on a picked port", asy
   const server = await startStatsServer({ hostname: "127.0.0.1", port: 0 }, {
     healthy: () => true,
     readiness: () => ({ brokerConnected: true, partitionsAssigned: assigned }),
+    readinessDetail: () => ({ label_lag_ms: 5 }),
     stats: () => ({ processed: 42 }),
     metrics: () =>
       new PrometheusText().sample("fraudstream_processed_total", "counter", "rows", 42).toString(),
@@ -16,7 +17,9 @@ Deno.test("stats endpoints answer with the source's state on a picked port", asy
     assert.equal((await fetch(`${server.url}/healthz`).then((r) => r.json())).status, "ok");
     const notReady = await fetch(`${server.url}/readyz`);
     assert.equal(notReady.status, 503);
-    assert.deepEqual((await notReady.json()).checks.partitionsAssigned, false);
+    const body = await notReady.json();
+    assert.deepEqual(body.checks.partitionsAssigned, false);
+    assert.equal(body.label_lag_ms, 5, "the source's details sit beside the checks");
     assigned = true;
     assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
     assert.deepEqual(await fetch(`${server.url}/stats`).then((r) => r.json()), { processed: 42 });
