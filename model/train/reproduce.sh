@@ -6,7 +6,8 @@ set -euo pipefail
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$repo"
 work="${FRAUDSTREAM_TRAIN_WORK:-$repo/.cache/train}"
-generate=(generate --customers 5000 --terminals 10000 --days 90 --start-date 2018-04-01 --seed 42)
+# 183 days that end the day before the evaluation data of evaluate.sh starts.
+generate=(generate --customers 5000 --terminals 10000 --days 183 --start-date 2017-12-30 --seed 42)
 
 bash model/train/setup_venv.sh
 rm -rf "$work/data"
@@ -17,6 +18,7 @@ model/train/.venv/bin/python model/train/train.py \
   --matrix "$work/matrix.bin" \
   --out-dir "$repo/model" \
   --data-description "fraudstream ${generate[*]}" \
+  --validation-days 28 \
   "$@"
 # The card is committed, so it gets the repo's Markdown formatting (deno fmt --check runs in CI).
 deno fmt --quiet "$repo/model/model-card.md"
