@@ -1,5 +1,5 @@
 import type { Consumer, Kafka } from "kafkajs";
-import { decodeLabelMessage } from "../transactions/label_record.ts";
+import { type LabelRecord, readLabelMessage } from "../transactions/label_record.ts";
 import type { LabelJoin } from "./label_join.ts";
 import type { OnlineQuality } from "./online_quality.ts";
 
@@ -16,6 +16,15 @@ export class LabelFeed {
   readonly #join: LabelJoin;
   readonly #quality: OnlineQuality;
   readonly #held = new Set<number>();
+  /** Every record is read into this one: the feed allocates nothing per label. */
+  readonly #record: LabelRecord = {
+    transactionId: 0,
+    customerId: 0,
+    terminalId: 0,
+    eventTimeMs: 0,
+    fraud: 0,
+    scenario: 0,
+  };
   #consumer?: Consumer;
   labels = 0;
   watermarks = 0;
@@ -47,18 +56,18 @@ export class LabelFeed {
       autoCommit: false,
       eachBatch: ({ batch, pause }) => {
         const partition = batch.partition;
+        const l = this.#record;
         for (const m of batch.messages) {
-          const record = m.value ? decodeLabelMessage(m.value.toString()) : null;
-          if (record === null) {
-            this.invalid++;
-          } else if (record.kind === "label") {
-            const l = record.label;
+          const kind = m.value ? readLabelMessage(m.value, l) : null;
+          if (kind === "label") {
             this.#join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
             this.#quality.labelled(l.transactionId, l.fraud);
             this.labels++;
-          } else {
-            this.#join.setWatermark(partition, record.watermark.eventTimeMs);
+          } else if (kind === "watermark") {
+            this.#join.setWatermark(partition, l.eventTimeMs);
             this.watermarks++;
+          } else {
+            this.invalid++;
           }
         }
         if (this.#join.shouldHold(partition)) {

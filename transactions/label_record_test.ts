@@ -5,6 +5,7 @@ import {
   encodeLabel,
   encodeWatermark,
   type LabelRecord,
+  readLabelMessage,
 } from "./label_record.ts";
 
 Deno.test("a label survives the wire", () => {
@@ -52,4 +53,72 @@ Deno.test("the labels topic carries labels and watermarks, told apart by their f
   assert.equal(decodeLabel(encodeWatermark({ eventTimeMs: 5 })), null);
   assert.equal(decodeLabelMessage('{"label_watermark_ms":"soon"}'), null);
   assert.equal(decodeLabelMessage('{"label_watermark_ms":null}'), null);
+});
+
+Deno.test("the fast byte reader gives what JSON.parse gives, and falls back for any other spelling", () => {
+  const bytes = (s: string) => new TextEncoder().encode(s);
+  const out: LabelRecord = {
+    transactionId: 0,
+    customerId: 0,
+    terminalId: 0,
+    eventTimeMs: 0,
+    fraud: 0,
+    scenario: 0,
+  };
+  const cases: LabelRecord[] = [
+    { transactionId: 0, customerId: 0, terminalId: 0, eventTimeMs: 0, fraud: 0, scenario: 0 },
+    {
+      transactionId: 9_007_199_254_740,
+      customerId: 4999,
+      terminalId: 9999,
+      eventTimeMs: 1_566_456_663_000,
+      fraud: 1,
+      scenario: 3,
+    },
+    {
+      transactionId: 5,
+      customerId: 6,
+      terminalId: 7,
+      eventTimeMs: -86_400_000,
+      fraud: 1,
+      scenario: 2,
+    },
+  ];
+  for (const l of cases) {
+    assert.equal(readLabelMessage(bytes(encodeLabel(l)), out), "label");
+    assert.deepEqual(out, l);
+  }
+  // Another publisher's spelling: other order, spaces, no scenario; a watermark; garbage.
+  assert.equal(
+    readLabelMessage(
+      bytes(
+        '{ "fraud": 1, "terminal_id": 3, "customer_id": 2, "transaction_id": 1, "event_time_ms": 10 }',
+      ),
+      out,
+    ),
+    "label",
+  );
+  assert.deepEqual(out, {
+    transactionId: 1,
+    customerId: 2,
+    terminalId: 3,
+    eventTimeMs: 10,
+    fraud: 1,
+    scenario: 0,
+  });
+  assert.equal(readLabelMessage(bytes(encodeWatermark({ eventTimeMs: 77 })), out), "watermark");
+  assert.equal(out.eventTimeMs, 77);
+  for (
+    const bad of [
+      "",
+      "{",
+      '{"transaction_id":1,"customer_id":1,"terminal_id":1,"event_time_ms":0,"fraud":2,"scenario":0}',
+      '{"transaction_id":1,"customer_id":1,"terminal_id":1,"event_time_ms":0,"fraud":0,"scenario":4}',
+      '{"transaction_id":-1,"customer_id":1,"terminal_id":1,"event_time_ms":0,"fraud":0,"scenario":0}',
+      '{"transaction_id":1,"customer_id":1,"terminal_id":1,"event_time_ms":0,"fraud":0,"scenario":0}x',
+      "\xff\xfe",
+    ]
+  ) {
+    assert.equal(readLabelMessage(bytes(bad), out), null, bad);
+  }
 });
