@@ -1,4 +1,5 @@
 import type { IHeaders, KafkaMessage, Message } from "kafkajs";
+import type { Buffer } from "node:buffer";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { parseRow } from "../transactions/parse_row.ts";
 import { HEADER, RowState } from "../transactions/row_fields.ts";
