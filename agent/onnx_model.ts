@@ -1,3 +1,4 @@
+import "./onnxruntime_telemetry.ts";
 import "./onnxruntime_preload.ts";
 import * as ort from "onnxruntime-node";
 import { UserFacingError } from "../cli/usage_error.ts";
