@@ -1,8 +1,15 @@
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_INFO_FILE, gitCommit } from "../cli/build_info.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
-import { ORT_NATIVE_DIR, ortExcludes, type Target, TARGET_NAMES } from "./targets.ts";
+import {
+  ORT_LIBRARY,
+  ORT_NATIVE_DIR,
+  ortExcludes,
+  ortLibrary,
+  type Target,
+  TARGET_NAMES,
+} from "./targets.ts";
 import { ensureToolchain, hostTarget, type Route, TOOLCHAIN_DENO_VERSION } from "./toolchain.ts";
 
 /**
@@ -73,8 +80,10 @@ export async function compileExecutable(opts: CompileOptions): Promise<void> {
     const error = text.split("\n").find((l) => /^error/i.test(l.trim())) ?? text.split("\n").at(-1);
     throw new UserFacingError(`deno ${TOOLCHAIN_DENO_VERSION} compile failed: ${error}`);
   }
+  // It runs only with its ONNX Runtime beside it (agent/onnxruntime_preload.ts), as released.
+  await Deno.copyFile(`${ROOT}${ortLibrary(target)}`, join(dirname(output), ORT_LIBRARY));
   const mb = ((await Deno.stat(output)).size / 1e6).toFixed(1);
-  log(`built ${output} for ${target}: ${mb} MB, commit ${commit}`);
+  log(`built ${output} for ${target}: ${mb} MB (+ ${ORT_LIBRARY} beside it), commit ${commit}`);
 
   if (target !== hostTarget()) {
     log(`not run: a ${target} executable cannot run on this ${hostTarget()} machine`);

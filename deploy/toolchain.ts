@@ -173,11 +173,11 @@ async function officialReachable(target: Target): Promise<string | null> {
     await res.body?.cancel();
     return res.ok ? null : `HTTP ${res.status}`;
   } catch (err) {
-    // "error sending request for url (...): client error (Connect): dns error: ..." -> the why.
-    return (err as Error).message.split("\n")[0].replace(
-      /^error sending request for url \([^)]*\): /,
-      "",
-    );
+    // Newer Deno says "fetch failed" with the reason in `cause`: "error sending request for url
+    // (...): client error (Connect): dns error: ...", of which the part after the URL is the why.
+    const cause = (err as { cause?: unknown }).cause;
+    const message = cause instanceof Error ? cause.message : (err as Error).message;
+    return message.split("\n")[0].replace(/^error sending request for url \([^)]*\): /, "");
   }
 }
 
