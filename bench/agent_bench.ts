@@ -9,6 +9,7 @@ import { readFeatureMatrix } from "../features/feature_matrix.ts";
 import { startLocalFleet } from "../capacity/agent_fleet.ts";
 import { readGroupPosition } from "../capacity/lag_sampler.ts";
 import { selfCommand } from "../capacity/self_command.ts";
+import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import "../kafka/kafkajs_warning_filter.ts";
@@ -29,6 +30,8 @@ import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
  *    any parsing or features (network waits overlap, so the agent can come out near it).
  * 6. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
  *    end-to-end percentiles (prediction time minus the input message's timestamp).
+ * 7. With `--binary PATH`: step 3 again, alternating the agent run from this checkout and the
+ *    compiled executable, two rounds each on the same topic in fresh groups, and their ratio.
  * Everything runs side by side in one run on one machine, so the ratio is the figure to trust.
  */
 const values = benchFlags({
@@ -39,7 +42,15 @@ const values = benchFlags({
   "latency-rate": { type: "string", default: "400" },
   "latency-seconds": { type: "string", default: "30" },
   "agent-args": { type: "string", default: "" },
+  binary: { type: "string" },
 });
+let binary: string | undefined;
+try {
+  binary = values.binary === undefined ? undefined : await fraudstreamExecutable(values.binary);
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}`);
+  Deno.exit(1);
+}
 
 const external = Deno.env.get("FRAUDSTREAM_BROKERS");
 const local = external ? undefined : await startLocalKafka();
@@ -161,8 +172,9 @@ async function produceOnly(topic: string, total: number): Promise<number> {
 }
 
 /** One agent process in a fresh group on the prefix's topics, ready to score. */
-function startOneAgent(prefix: string, group: string) {
+function startOneAgent(prefix: string, group: string, command?: string[]) {
   return startLocalFleet({
+    command,
     count: 1,
     group,
     topicPrefix: prefix,
@@ -176,9 +188,10 @@ function startOneAgent(prefix: string, group: string) {
 async function agentEndToEnd(
   prefix: string,
   total: number,
+  group: string,
+  command?: string[],
 ): Promise<{ rate: number; stats: Record<string, unknown> }> {
-  const group = `bench-agent-${run}`;
-  const fleet = await startOneAgent(prefix, group);
+  const fleet = await startOneAgent(prefix, group, command);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -274,7 +287,7 @@ try {
       (1 / (1 + baseline / produceRate + baseline / onnxRate)).toFixed(2)
     }`,
   );
-  const e2e = await agentEndToEnd(prefix, total);
+  const e2e = await agentEndToEnd(prefix, total, `bench-agent-${run}`);
   console.log(
     `agent end to end (parse, features, ONNX, produce, commit): ${Math.round(e2e.rate)} tx/s`,
   );
@@ -301,6 +314,30 @@ try {
   console.log(
     `end-to-end latency at ${rate} tx/s paced input (${e.count} transactions): p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms`,
   );
+
+  if (binary) {
+    console.log(`agent from this checkout (deno ${Deno.version.deno}) vs ${binary}:`);
+    const rates: Record<"source" | "binary", number[]> = { source: [], binary: [] };
+    for (let round = 1; round <= 2; round++) {
+      for (const kind of ["source", "binary"] as const) {
+        const group = `bench-agent-${run}-${kind}-${round}`;
+        const { rate } = await agentEndToEnd(
+          prefix,
+          total,
+          group,
+          kind === "binary" ? [binary] : undefined,
+        );
+        rates[kind].push(rate);
+        console.log(`  round ${round}, ${kind.padEnd(6)}: ${Math.round(rate)} tx/s`);
+      }
+    }
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    console.log(
+      `ratio binary / deno run (mean of 2 rounds each): ${
+        (mean(rates.binary) / mean(rates.source)).toFixed(2)
+      }`,
+    );
+  }
 } finally {
   await Deno.remove(work, { recursive: true }).catch(() => {});
   await local?.stop();

@@ -25,6 +25,11 @@ export interface LocalFleetOptions {
   /** Each agent's stderr (JSON logs) goes to DIR/<instance>.log when given. */
   logDir?: string;
   readyTimeoutMs: number;
+  /**
+   * The argv prefix that runs fraudstream (default: this program, see self_command.ts); the demo
+   * and the bench pass a compiled executable to drive it from a checkout.
+   */
+  command?: string[];
 }
 
 interface Child {
@@ -57,7 +62,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<Fleet> {
 }
 
 async function spawnAgent(opts: LocalFleetOptions, instance: string): Promise<Child> {
-  const [cmd, ...prefix] = selfCommand();
+  const [cmd, ...prefix] = opts.command ?? selfCommand();
   const process = new Deno.Command(cmd, {
     args: [
       ...prefix,
