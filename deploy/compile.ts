@@ -77,7 +77,9 @@ export async function compileExecutable(opts: CompileOptions): Promise<void> {
   }).output();
   if (!compile.success) {
     const text = new TextDecoder().decode(compile.stderr).trim();
-    const error = text.split("\n").find((l) => /^error/i.test(l.trim())) ?? text.split("\n").at(-1);
+    // A type error's own line says more than the "Type checking failed" that follows it.
+    const lines = text.split("\n").map((l) => l.trim());
+    const error = lines.find((l) => /^TS\d+ \[ERROR\]|^error/.test(l)) ?? lines.at(-1);
     throw new UserFacingError(`deno ${TOOLCHAIN_DENO_VERSION} compile failed: ${error}`);
   }
   // It runs only with its ONNX Runtime beside it (agent/onnxruntime_preload.ts), as released.
@@ -86,7 +88,7 @@ export async function compileExecutable(opts: CompileOptions): Promise<void> {
   log(`built ${output} for ${target}: ${mb} MB (+ ${ORT_LIBRARY} beside it), commit ${commit}`);
 
   if (target !== hostTarget()) {
-    log(`not run: a ${target} executable cannot run on this ${hostTarget()} machine`);
+    log(`not run: this ${hostTarget()} machine cannot run ${target} executables`);
     return;
   }
   const probe = await new Deno.Command(output, {
