@@ -10,6 +10,7 @@ import { startLocalFleet } from "../capacity/agent_fleet.ts";
 import { readGroupPosition } from "../capacity/lag_sampler.ts";
 import { selfCommand } from "../capacity/self_command.ts";
 import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
+import { processCpuSeconds } from "./process_cpu.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import "../kafka/kafkajs_warning_filter.ts";
@@ -31,7 +32,8 @@ import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
  * 6. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
  *    end-to-end percentiles (prediction time minus the input message's timestamp).
  * 7. With `--binary PATH`: step 3 again, alternating the agent run from this checkout and the
- *    compiled executable, two rounds each on the same topic in fresh groups, and their ratio.
+ *    compiled executable, two rounds each on the same topic in fresh groups: their rates and the
+ *    agent process's CPU per message (steadier than the rate on a shared machine), as ratios.
  * Everything runs side by side in one run on one machine, so the ratio is the figure to trust.
  */
 const values = benchFlags({
@@ -190,22 +192,26 @@ async function agentEndToEnd(
   total: number,
   group: string,
   command?: string[],
-): Promise<{ rate: number; stats: Record<string, unknown> }> {
+): Promise<{ rate: number; cpuMicrosPerTx: number; stats: Record<string, unknown> }> {
   const fleet = await startOneAgent(prefix, group, command);
+  const pid = fleet.pids[0];
   const admin = kafka.admin();
   await admin.connect();
   try {
     const topic = topicNames(prefix).transactions;
-    let start: { atMs: number; committed: number } | undefined;
+    let start: { atMs: number; committed: number; cpu: number } | undefined;
     let last = await readGroupPosition(admin, group, topic);
     while (last.committed < total) {
       await new Promise((r) => setTimeout(r, 100));
       last = await readGroupPosition(admin, group, topic);
-      if (!start && last.committed > 0) start = last;
+      if (!start && last.committed > 0) start = { ...last, cpu: processCpuSeconds(pid) };
     }
+    const cpu = processCpuSeconds(pid) - start!.cpu;
     const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+    const scored = last.committed - start!.committed;
     return {
-      rate: ((last.committed - start!.committed) / (last.atMs - start!.atMs)) * 1000,
+      rate: (scored / (last.atMs - start!.atMs)) * 1000,
+      cpuMicrosPerTx: (cpu * 1e6) / scored,
       stats,
     };
   } finally {
@@ -318,23 +324,34 @@ try {
   if (binary) {
     console.log(`agent from this checkout (deno ${Deno.version.deno}) vs ${binary}:`);
     const rates: Record<"source" | "binary", number[]> = { source: [], binary: [] };
+    const cpus: Record<"source" | "binary", number[]> = { source: [], binary: [] };
     for (let round = 1; round <= 2; round++) {
       for (const kind of ["source", "binary"] as const) {
         const group = `bench-agent-${run}-${kind}-${round}`;
-        const { rate } = await agentEndToEnd(
+        const { rate, cpuMicrosPerTx } = await agentEndToEnd(
           prefix,
           total,
           group,
           kind === "binary" ? [binary] : undefined,
         );
         rates[kind].push(rate);
-        console.log(`  round ${round}, ${kind.padEnd(6)}: ${Math.round(rate)} tx/s`);
+        cpus[kind].push(cpuMicrosPerTx);
+        console.log(
+          `  round ${round}, ${kind.padEnd(6)}: ${Math.round(rate)} tx/s, ${
+            cpuMicrosPerTx.toFixed(2)
+          } µs of agent CPU per tx`,
+        );
       }
     }
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     console.log(
-      `ratio binary / deno run (mean of 2 rounds each): ${
+      `ratio binary / deno run, tx/s (mean of 2 rounds each): ${
         (mean(rates.binary) / mean(rates.source)).toFixed(2)
+      }`,
+    );
+    console.log(
+      `ratio binary / deno run, tx per CPU second (mean of 2 rounds each): ${
+        (mean(cpus.source) / mean(cpus.binary)).toFixed(2)
       }`,
     );
   }

@@ -12,6 +12,12 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** Agents started here, as child processes. */
+export interface LocalFleet extends Fleet {
+  /** Their process ids, in the order of `urls`. */
+  readonly pids: number[];
+}
+
 export interface LocalFleetOptions {
   count: number;
   group: string;
@@ -45,7 +51,7 @@ interface Child {
  * checkout), each with its stats endpoint on a free port, and waits until every one is ready:
  * broker connected, labels caught up, partitions assigned, state restored.
  */
-export async function startLocalFleet(opts: LocalFleetOptions): Promise<Fleet> {
+export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFleet> {
   const children: Child[] = [];
   const stop = () => Promise.all(children.map(stopChild)).then(() => {});
   try {
@@ -54,7 +60,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<Fleet> {
     }
     const urls = await Promise.all(children.map((c) => c.url));
     await waitReady(children, urls, opts.readyTimeoutMs);
-    return { urls, group: opts.group, stop };
+    return { urls, group: opts.group, stop, pids: children.map((c) => c.process.pid) };
   } catch (err) {
     await stop();
     throw err;
