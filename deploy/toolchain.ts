@@ -19,7 +19,7 @@ import { zipMember } from "./zip_member.ts";
 
 export const TOOLCHAIN_DENO_VERSION = "2.6.10";
 
-interface PinnedBinary {
+export interface PinnedBinary {
   sha256: string;
   /** The official release zip on dl.deno.land and the file inside it. */
   official: { zip: string; member: string };
@@ -147,13 +147,16 @@ async function fetchPypi(pin: PinnedBinary): Promise<Uint8Array> {
   }
 }
 
-/** Fetches one pinned binary into `path` unless a verified copy is already there. */
-async function ensureBinary(
+/**
+ * Fetches one pinned binary into `path` unless a verified copy is already there; bytes with
+ * another sha256 are refused and never written.
+ */
+export async function ensureBinary(
   path: string,
   pin: PinnedBinary,
   fetcher: (pin: PinnedBinary) => Promise<Uint8Array>,
-): Promise<boolean> {
-  if (await readIfPinned(path, pin.sha256)) return false;
+): Promise<void> {
+  if (await readIfPinned(path, pin.sha256)) return;
   const bytes = await fetcher(pin);
   const got = await sha256Hex(bytes);
   if (got !== pin.sha256) {
@@ -162,7 +165,6 @@ async function ensureBinary(
   const partial = `${path}.partial`;
   await Deno.writeFile(partial, bytes, { mode: 0o755 });
   await Deno.rename(partial, path);
-  return true;
 }
 
 /** Whether dl.deno.land answers for the pinned release (a HEAD request, 10 s at most). */
