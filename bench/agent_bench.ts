@@ -11,6 +11,8 @@ import { readGroupPosition } from "../capacity/lag_sampler.ts";
 import { selfCommand } from "../capacity/self_command.ts";
 import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
 import { processCpuSeconds } from "./process_cpu.ts";
+import { ROOT } from "../deploy/compile.ts";
+import { ensureToolchain, hostTarget, TOOLCHAIN_DENO_VERSION } from "../deploy/toolchain.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import "../kafka/kafkajs_warning_filter.ts";
@@ -31,9 +33,10 @@ import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
  *    any parsing or features (network waits overlap, so the agent can come out near it).
  * 6. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
  *    end-to-end percentiles (prediction time minus the input message's timestamp).
- * 7. With `--binary PATH`: step 3 again, alternating the agent run from this checkout and the
- *    compiled executable, two rounds each on the same topic in fresh groups: their rates and the
- *    agent process's CPU per message (steadier than the rate on a shared machine), as ratios.
+ * 7. With `--binary PATH`: step 3 again, alternating the agent run from this checkout (under this
+ *    Deno and under the pinned Deno the executable embeds) and the compiled executable, two
+ *    rounds each on the same topic in fresh groups: their rates and the agent process's CPU per
+ *    message (steadier than the rate on a shared machine), as ratios.
  * Everything runs side by side in one run on one machine, so the ratio is the figure to trust.
  */
 const values = benchFlags({
@@ -171,6 +174,59 @@ async function produceOnly(topic: string, total: number): Promise<number> {
   const ms = performance.now() - started;
   await producer.disconnect();
   return (total / ms) * 1000;
+}
+
+/**
+ * Step 7: the agent from this checkout under the developer's Deno, under the pinned Deno the
+ * executable embeds (so that compiling and the runtime version can be told apart), and the
+ * executable, alternated in two rounds on the same preloaded topic.
+ */
+async function compareWithBinary(prefix: string, total: number, binary: string): Promise<void> {
+  const toolchain = await ensureToolchain(hostTarget(), "auto", `${ROOT}.cache`);
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const variants = [
+    { label: `deno run, Deno ${Deno.version.deno}`, command: undefined },
+    {
+      label: `deno run, Deno ${TOOLCHAIN_DENO_VERSION}`,
+      // env execs the deno, so the measured pid is the agent's.
+      command: [
+        "env",
+        `DENO_DIR=${toolchain.denoDir}`,
+        toolchain.deno,
+        "run",
+        "--frozen",
+        "-A",
+        main,
+      ],
+    },
+    { label: `compiled (Deno ${TOOLCHAIN_DENO_VERSION})`, command: [binary] },
+  ];
+  const rates = variants.map((): number[] => []);
+  const cpus = variants.map((): number[] => []);
+  const width = Math.max(...variants.map((v) => v.label.length));
+  console.log(`the agent from this checkout vs ${binary}, alternated:`);
+  for (let round = 1; round <= 2; round++) {
+    for (const [i, variant] of variants.entries()) {
+      const group = `bench-agent-${run}-${i}-${round}`;
+      const { rate, cpuMicrosPerTx } = await agentEndToEnd(prefix, total, group, variant.command);
+      rates[i].push(rate);
+      cpus[i].push(cpuMicrosPerTx);
+      console.log(
+        `  round ${round}, ${variant.label.padEnd(width)}: ${Math.round(rate)} tx/s, ${
+          cpuMicrosPerTx.toFixed(2)
+        } µs of agent CPU per tx`,
+      );
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const binaryAt = variants.length - 1;
+  for (const i of [0, 1]) {
+    console.log(
+      `ratio compiled / ${variants[i].label} (mean of 2 rounds each): tx/s ${
+        (mean(rates[binaryAt]) / mean(rates[i])).toFixed(2)
+      }, tx per CPU second ${(mean(cpus[i]) / mean(cpus[binaryAt])).toFixed(2)}`,
+    );
+  }
 }
 
 /** One agent process in a fresh group on the prefix's topics, ready to score. */
@@ -321,40 +377,7 @@ try {
     `end-to-end latency at ${rate} tx/s paced input (${e.count} transactions): p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms`,
   );
 
-  if (binary) {
-    console.log(`agent from this checkout (deno ${Deno.version.deno}) vs ${binary}:`);
-    const rates: Record<"source" | "binary", number[]> = { source: [], binary: [] };
-    const cpus: Record<"source" | "binary", number[]> = { source: [], binary: [] };
-    for (let round = 1; round <= 2; round++) {
-      for (const kind of ["source", "binary"] as const) {
-        const group = `bench-agent-${run}-${kind}-${round}`;
-        const { rate, cpuMicrosPerTx } = await agentEndToEnd(
-          prefix,
-          total,
-          group,
-          kind === "binary" ? [binary] : undefined,
-        );
-        rates[kind].push(rate);
-        cpus[kind].push(cpuMicrosPerTx);
-        console.log(
-          `  round ${round}, ${kind.padEnd(6)}: ${Math.round(rate)} tx/s, ${
-            cpuMicrosPerTx.toFixed(2)
-          } µs of agent CPU per tx`,
-        );
-      }
-    }
-    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    console.log(
-      `ratio binary / deno run, tx/s (mean of 2 rounds each): ${
-        (mean(rates.binary) / mean(rates.source)).toFixed(2)
-      }`,
-    );
-    console.log(
-      `ratio binary / deno run, tx per CPU second (mean of 2 rounds each): ${
-        (mean(cpus.source) / mean(cpus.binary)).toFixed(2)
-      }`,
-    );
-  }
+  if (binary) await compareWithBinary(prefix, total, binary);
 } finally {
   await Deno.remove(work, { recursive: true }).catch(() => {});
   await local?.stop();
