@@ -17,7 +17,7 @@ import { zipMember } from "./zip_member.ts";
  * either route is checked the same way.
  */
 
-export const TOOLCHAIN_DENO_VERSION = "2.6.10";
+export const TOOLCHAIN_DENO_VERSION = "2.7.14";
 
 export interface PinnedBinary {
   sha256: string;
@@ -28,11 +28,11 @@ export interface PinnedBinary {
 }
 
 const V = TOOLCHAIN_DENO_VERSION;
-const DENORT_WHEEL_MEMBER = "bids_validator_deno-2.4.1.data/scripts/bids-validator-deno";
+const DENORT_WHEEL_MEMBER = "bids_validator_deno-3.0.0a3.data/scripts/bids-validator-deno";
 
 const DENO: Record<Target, PinnedBinary> = {
   "x86_64-unknown-linux-gnu": {
-    sha256: "bb9513ce8a9a7a976a77e0a32c5818035fb72dff6364afc5b8659594ba4a6139",
+    sha256: "83ae80d34812cb7a4f246a21f707901b71fa937461500f5f0a2e19865115f3fb",
     official: { zip: `deno-x86_64-unknown-linux-gnu.zip`, member: "deno" },
     pypi: {
       requirement: `deno==${V}`,
@@ -42,7 +42,7 @@ const DENO: Record<Target, PinnedBinary> = {
     },
   },
   "aarch64-unknown-linux-gnu": {
-    sha256: "5ecf8317e717e267c4cf161048f99b7addbccb1804a90d506437a7bc003c7616",
+    sha256: "061a72feaed4b0701630b85cad98546a8ff4cbfe26a91e78b4718382237f7191",
     official: { zip: `deno-aarch64-unknown-linux-gnu.zip`, member: "deno" },
     pypi: {
       requirement: `deno==${V}`,
@@ -55,20 +55,20 @@ const DENO: Record<Target, PinnedBinary> = {
 
 const DENORT: Record<Target, PinnedBinary> = {
   "x86_64-unknown-linux-gnu": {
-    sha256: "1b136202dc147212ad0b129de0c10eb5f17060917c9754c7921cd68f764ad2e2",
+    sha256: "44fa11ae44592891a07ecc3967cdb091ae316a947d60929415d26dedbb8f55b7",
     official: { zip: `denort-x86_64-unknown-linux-gnu.zip`, member: "denort" },
     pypi: {
-      requirement: "bids-validator-deno==2.4.1",
+      requirement: "bids-validator-deno==3.0.0a3",
       platform: "manylinux_2_27_x86_64",
       member: DENORT_WHEEL_MEMBER,
       compiledProgram: true,
     },
   },
   "aarch64-unknown-linux-gnu": {
-    sha256: "ee39b54b2f465eae3f1dd3d79495e1ef957fae69ff4f6ad118499986b714d494",
+    sha256: "0d8efb0267594b14f4cb073f8813c456b283debf467cd36cd9e01db7eaf174f7",
     official: { zip: `denort-aarch64-unknown-linux-gnu.zip`, member: "denort" },
     pypi: {
-      requirement: "bids-validator-deno==2.4.1",
+      requirement: "bids-validator-deno==3.0.0a3",
       platform: "manylinux_2_27_aarch64",
       member: DENORT_WHEEL_MEMBER,
       compiledProgram: true,
