@@ -17,10 +17,10 @@ Deno.test("a fetched binary is kept only with the pinned sha256, and fetched onc
     const pin = await pinOf(GOOD);
     const path = `${dir}/denort`;
     const tampered = new TextEncoder().encode("something else");
-    await assert.rejects(
-      ensureBinary(path, pin, () => Promise.resolve(tampered)),
-      { message: `denort has sha256 ${await sha256Hex(tampered)}, pinned ${pin.sha256}` },
-    );
+    const refusal = `denort has sha256 ${await sha256Hex(tampered)}, pinned ${pin.sha256}`;
+    await assert.rejects(ensureBinary(path, pin, () => Promise.resolve(tampered)), {
+      message: refusal,
+    });
     assert.deepEqual([...Deno.readDirSync(dir)], [], "nothing written");
 
     let fetches = 0;
