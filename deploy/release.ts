@@ -9,8 +9,8 @@ import { sha256Hex } from "./toolchain.ts";
  * holding everything a plain VM needs (see deploy/README.md for the layout and why the ONNX
  * Runtime library sits beside the executable).
  *
- * `--executable PATH` packs an executable built elsewhere (e.g. on a machine where denort can be
- * downloaded) instead of compiling one here; its target is read from its ELF header.
+ * `--executable PATH` packs an executable already built (`deno task compile`, or the cached build
+ * of `deno task test:binary`) instead of compiling one; its target is read from its ELF header.
  */
 
 export interface ReleaseInputs {
