@@ -45,6 +45,7 @@ function usage(): string {
     "fraudstream: score a Kafka stream of card transactions with an ONNX fraud model",
     "",
     "usage: fraudstream <command> [flags]     (fraudstream <command> --help for its flags)",
+    "       fraudstream --version             (build, runtime, model and feature list)",
     "",
     "commands:",
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
@@ -56,6 +57,10 @@ export async function main(argv: string[]): Promise<number> {
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(usage());
     return name === undefined ? 2 : 0;
+  }
+  if (name === "--version") {
+    console.log(await (await import("./cli/version.ts")).versionText());
+    return 0;
   }
   const entry = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!entry) {

@@ -1,5 +1,5 @@
+import "./onnxruntime_telemetry.ts";
 import "./onnxruntime_preload.ts";
-import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { UserFacingError } from "../cli/usage_error.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
@@ -7,10 +7,7 @@ import { FEATURE_NAMES } from "../features/feature_list.ts";
 import { fetchRegisteredModel } from "./mlflow_model_source.ts";
 import { readOnnxMetadata } from "./onnx_metadata.ts";
 
-/** The model the repo ships (model/train/reproduce.sh rebuilds it). */
-export const DEFAULT_MODEL_PATH = fileURLToPath(
-  new URL("../model/fraud-model.onnx", import.meta.url),
-);
+export { DEFAULT_MODEL_PATH } from "./default_model.ts";
 
 const INPUT = "features";
 const OUTPUT = "fraud_probability";

@@ -1,18 +1,32 @@
-import { basename, dirname, join } from "node:path";
+import { dirname, join } from "node:path";
+import { UserFacingError } from "../cli/usage_error.ts";
 
 /**
- * A `deno compile`d fraudstream extracts the onnxruntime-node addon alone into a temp dir, where
- * its RUNPATH ($ORIGIN) cannot find libonnxruntime.so.1 (denoland/deno#36626). The release ships
- * the library beside the executable; opening it here first, before the addon loads, makes the
- * loader reuse it, so no LD_LIBRARY_PATH is needed. Run from source (`deno run`) nothing happens.
+ * A `deno compile`d fraudstream extracts the onnxruntime-node addon alone into $TMPDIR, where
+ * its RUNPATH ($ORIGIN) cannot find libonnxruntime.so.1, and the executable does not carry the
+ * library (the release ships it beside the executable instead, see deploy/targets.ts). Opening
+ * the library here, before the addon loads, makes the dynamic loader reuse it by its soname, so
+ * no LD_LIBRARY_PATH is needed. Run from source (`deno run`) the addon finds its library in
+ * node_modules and nothing happens here.
  */
-const exe = Deno.execPath();
-if (!/^deno(\.exe)?$/.test(basename(exe))) {
-  const lib = join(dirname(exe), "libonnxruntime.so.1");
+export function preloadOnnxRuntime(executable: string): void {
+  const beside = join(dirname(executable), "libonnxruntime.so.1");
   try {
-    Deno.statSync(lib);
-    Deno.dlopen(lib, {});
+    Deno.dlopen(beside, {});
+    return;
+  } catch (err) {
+    if (!(err instanceof Error) || !/No such file|cannot open shared object/.test(err.message)) {
+      throw new UserFacingError(`cannot load ${beside}: ${String(err).split("\n")[0]}`);
+    }
+  }
+  try {
+    // A packager may have put it where the loader searches anyway (LD_LIBRARY_PATH, ld.so.conf).
+    Deno.dlopen("libonnxruntime.so.1", {});
   } catch {
-    // Not shipped beside it: the addon's own lookup (or LD_LIBRARY_PATH) decides.
+    throw new UserFacingError(
+      `${beside} is missing: the ONNX Runtime library must sit beside the executable`,
+    );
   }
 }
+
+if (Deno.build.standalone) preloadOnnxRuntime(Deno.execPath());

@@ -9,6 +9,10 @@ import { readFeatureMatrix } from "../features/feature_matrix.ts";
 import { startLocalFleet } from "../capacity/agent_fleet.ts";
 import { readGroupPosition } from "../capacity/lag_sampler.ts";
 import { selfCommand } from "../capacity/self_command.ts";
+import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
+import { processCpuSeconds } from "./process_cpu.ts";
+import { ROOT } from "../deploy/compile.ts";
+import { ensureToolchain, hostTarget, TOOLCHAIN_DENO_VERSION } from "../deploy/toolchain.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import "../kafka/kafkajs_warning_filter.ts";
@@ -29,6 +33,10 @@ import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
  *    any parsing or features (network waits overlap, so the agent can come out near it).
  * 6. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
  *    end-to-end percentiles (prediction time minus the input message's timestamp).
+ * 7. With `--binary PATH`: step 3 again, alternating the agent run from this checkout (under this
+ *    Deno and under the pinned Deno the executable embeds) and the compiled executable, two
+ *    rounds each on the same topic in fresh groups: their rates and the agent process's CPU per
+ *    message (steadier than the rate on a shared machine), as ratios.
  * Everything runs side by side in one run on one machine, so the ratio is the figure to trust.
  */
 const values = benchFlags({
@@ -39,7 +47,15 @@ const values = benchFlags({
   "latency-rate": { type: "string", default: "400" },
   "latency-seconds": { type: "string", default: "30" },
   "agent-args": { type: "string", default: "" },
+  binary: { type: "string" },
 });
+let binary: string | undefined;
+try {
+  binary = values.binary === undefined ? undefined : await fraudstreamExecutable(values.binary);
+} catch (err) {
+  console.error(`bench: ${(err as Error).message}`);
+  Deno.exit(1);
+}
 
 const external = Deno.env.get("FRAUDSTREAM_BROKERS");
 const local = external ? undefined : await startLocalKafka();
@@ -161,9 +177,63 @@ async function produceOnly(topic: string, total: number): Promise<number> {
   return (total / ms) * 1000;
 }
 
+/**
+ * Step 7: the agent from this checkout under the developer's Deno, under the pinned Deno the
+ * executable embeds (so that compiling and the runtime version can be told apart), and the
+ * executable, alternated in two rounds on the same preloaded topic.
+ */
+async function compareWithBinary(prefix: string, total: number, binary: string): Promise<void> {
+  const toolchain = await ensureToolchain(hostTarget(), "auto", `${ROOT}.cache`);
+  const main = new URL("../main.ts", import.meta.url).pathname;
+  const variants = [
+    { label: `deno run, Deno ${Deno.version.deno}`, command: undefined },
+    {
+      label: `deno run, Deno ${TOOLCHAIN_DENO_VERSION}`,
+      // env execs the deno, so the measured pid is the agent's.
+      command: [
+        "env",
+        `DENO_DIR=${toolchain.denoDir}`,
+        toolchain.deno,
+        "run",
+        "--frozen",
+        "-A",
+        main,
+      ],
+    },
+    { label: `compiled (Deno ${TOOLCHAIN_DENO_VERSION})`, command: [binary] },
+  ];
+  const rates = variants.map((): number[] => []);
+  const cpus = variants.map((): number[] => []);
+  const width = Math.max(...variants.map((v) => v.label.length));
+  console.log(`the agent from this checkout vs ${binary}, alternated:`);
+  for (let round = 1; round <= 2; round++) {
+    for (const [i, variant] of variants.entries()) {
+      const group = `bench-agent-${run}-${i}-${round}`;
+      const { rate, cpuMicrosPerTx } = await agentEndToEnd(prefix, total, group, variant.command);
+      rates[i].push(rate);
+      cpus[i].push(cpuMicrosPerTx);
+      console.log(
+        `  round ${round}, ${variant.label.padEnd(width)}: ${Math.round(rate)} tx/s, ${
+          cpuMicrosPerTx.toFixed(2)
+        } µs of agent CPU per tx`,
+      );
+    }
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const binaryAt = variants.length - 1;
+  for (const i of [0, 1]) {
+    console.log(
+      `ratio compiled / ${variants[i].label} (mean of 2 rounds each): tx/s ${
+        (mean(rates[binaryAt]) / mean(rates[i])).toFixed(2)
+      }, tx per CPU second ${(mean(cpus[i]) / mean(cpus[binaryAt])).toFixed(2)}`,
+    );
+  }
+}
+
 /** One agent process in a fresh group on the prefix's topics, ready to score. */
-function startOneAgent(prefix: string, group: string) {
+function startOneAgent(prefix: string, group: string, command?: string[]) {
   return startLocalFleet({
+    command,
     count: 1,
     group,
     topicPrefix: prefix,
@@ -177,23 +247,28 @@ function startOneAgent(prefix: string, group: string) {
 async function agentEndToEnd(
   prefix: string,
   total: number,
-): Promise<{ rate: number; stats: Record<string, unknown> }> {
-  const group = `bench-agent-${run}`;
-  const fleet = await startOneAgent(prefix, group);
+  group: string,
+  command?: string[],
+): Promise<{ rate: number; cpuMicrosPerTx: number; stats: Record<string, unknown> }> {
+  const fleet = await startOneAgent(prefix, group, command);
+  const pid = fleet.pids[0];
   const admin = kafka.admin();
   await admin.connect();
   try {
     const topic = topicNames(prefix).transactions;
-    let start: { atMs: number; committed: number } | undefined;
+    let start: { atMs: number; committed: number; cpu: number } | undefined;
     let last = await readGroupPosition(admin, group, topic);
     while (last.committed < total) {
       await new Promise((r) => setTimeout(r, 100));
       last = await readGroupPosition(admin, group, topic);
-      if (!start && last.committed > 0) start = last;
+      if (!start && last.committed > 0) start = { ...last, cpu: processCpuSeconds(pid) };
     }
+    const cpu = processCpuSeconds(pid) - start!.cpu;
     const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+    const scored = last.committed - start!.committed;
     return {
-      rate: ((last.committed - start!.committed) / (last.atMs - start!.atMs)) * 1000,
+      rate: (scored / (last.atMs - start!.atMs)) * 1000,
+      cpuMicrosPerTx: (cpu * 1e6) / scored,
       stats,
     };
   } finally {
@@ -275,7 +350,7 @@ try {
       (1 / (1 + baseline / produceRate + baseline / onnxRate)).toFixed(2)
     }`,
   );
-  const e2e = await agentEndToEnd(prefix, total);
+  const e2e = await agentEndToEnd(prefix, total, `bench-agent-${run}`);
   console.log(
     `agent end to end (parse, features, ONNX, produce, commit): ${Math.round(e2e.rate)} tx/s`,
   );
@@ -302,6 +377,8 @@ try {
   console.log(
     `end-to-end latency at ${rate} tx/s paced input (${e.count} transactions): p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms`,
   );
+
+  if (binary) await compareWithBinary(prefix, total, binary);
 } finally {
   await Deno.remove(work, { recursive: true }).catch(() => {});
   await local?.stop();

@@ -6,7 +6,7 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
   agent: {
     file: "./agent_bench.ts",
     summary:
-      "one agent end to end vs kafkajs consume-only (tx/s, ratio), produce-only, ONNX alone, latency at 400 tx/s",
+      "one agent end to end vs kafkajs consume-only (tx/s, ratio), produce-only, ONNX alone, latency at 400 tx/s; --binary PATH: compiled vs deno run",
   },
   data: {
     file: "./data_bench.ts",

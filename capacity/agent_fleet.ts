@@ -12,6 +12,12 @@ export interface Fleet {
   stop(): Promise<void>;
 }
 
+/** Agents started here, as child processes. */
+export interface LocalFleet extends Fleet {
+  /** Their process ids, in the order of `urls`. */
+  readonly pids: number[];
+}
+
 export interface LocalFleetOptions {
   count: number;
   group: string;
@@ -25,6 +31,11 @@ export interface LocalFleetOptions {
   /** Each agent's stderr (JSON logs) goes to DIR/<instance>.log when given. */
   logDir?: string;
   readyTimeoutMs: number;
+  /**
+   * The argv prefix that runs fraudstream (default: this program, see self_command.ts); the demo
+   * and the bench pass a compiled executable to drive it from a checkout.
+   */
+  command?: string[];
 }
 
 interface Child {
@@ -40,7 +51,7 @@ interface Child {
  * checkout), each with its stats endpoint on a free port, and waits until every one is ready:
  * broker connected, labels caught up, partitions assigned, state restored.
  */
-export async function startLocalFleet(opts: LocalFleetOptions): Promise<Fleet> {
+export async function startLocalFleet(opts: LocalFleetOptions): Promise<LocalFleet> {
   const children: Child[] = [];
   const stop = () => Promise.all(children.map(stopChild)).then(() => {});
   try {
@@ -49,7 +60,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<Fleet> {
     }
     const urls = await Promise.all(children.map((c) => c.url));
     await waitReady(children, urls, opts.readyTimeoutMs);
-    return { urls, group: opts.group, stop };
+    return { urls, group: opts.group, stop, pids: children.map((c) => c.process.pid) };
   } catch (err) {
     await stop();
     throw err;
@@ -57,7 +68,7 @@ export async function startLocalFleet(opts: LocalFleetOptions): Promise<Fleet> {
 }
 
 async function spawnAgent(opts: LocalFleetOptions, instance: string): Promise<Child> {
-  const [cmd, ...prefix] = selfCommand();
+  const [cmd, ...prefix] = opts.command ?? selfCommand();
   const process = new Deno.Command(cmd, {
     args: [
       ...prefix,

@@ -1,16 +1,40 @@
+import { parseArgs } from "node:util";
 import { startLocalFleet } from "../capacity/agent_fleet.ts";
+import { selfCommand } from "../capacity/self_command.ts";
+import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
 import { createKafka } from "../kafka/connection.ts";
 import { type LocalKafka, startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { topicNames } from "../kafka/topics.ts";
 
 /**
- * `deno task demo`: the whole story on the embedded defaults, as a user would run it. A local
- * Kafka broker (unless FRAUDSTREAM_BROKERS names one), a few days of generated transactions,
- * two scoring agents with the shipped model fed at the bank's holiday rate, their stats, then
- * the capacity planner: the real agent, and an agent slowed to a known capacity to show the
- * knee. Everything it started is stopped; only the capacity reports are kept.
+ * `deno task demo [--binary PATH]`: the whole story on the embedded defaults, as a user would run
+ * it. A local Kafka broker (unless FRAUDSTREAM_BROKERS names one), a few days of generated
+ * transactions, two scoring agents with the shipped model fed at the bank's holiday rate, their
+ * stats, then the capacity planner: the real agent, and an agent slowed to a known capacity to
+ * show the knee. Everything it started is stopped; only the capacity reports are kept.
+ *
+ * With --binary every fraudstream command, the agents and the planner's own agents run from that
+ * compiled executable (e.g. an unpacked release) instead of from this checkout.
  */
-const main = new URL("../main.ts", import.meta.url).pathname;
+function demoFlags(): { binary?: string } {
+  try {
+    return parseArgs({ args: Deno.args, options: { binary: { type: "string" } }, strict: true })
+      .values;
+  } catch (err) {
+    console.error(
+      `demo: ${(err as Error).message.split("\n")[0]} (usage: deno task demo [--binary PATH])`,
+    );
+    Deno.exit(2);
+  }
+}
+const flags = demoFlags();
+let command: string[];
+try {
+  command = flags.binary ? [await fraudstreamExecutable(flags.binary)] : selfCommand();
+} catch (err) {
+  console.error(`demo: ${(err as Error).message}`);
+  Deno.exit(1);
+}
 const started = performance.now();
 const work = await Deno.makeTempDir({ prefix: "fraudstream-demo-" });
 const data = `${work}/data`;
@@ -42,9 +66,10 @@ function heading(text: string): void {
 
 /** Runs a fraudstream command with the terminal as its output; returns its stdout if captured. */
 async function fraudstream(args: string[], env: Record<string, string>, capture = false) {
-  console.log(`$ fraudstream ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`);
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", main, ...args],
+  const name = flags.binary ? command[0] : "fraudstream";
+  console.log(`$ ${name} ${args.map((a) => (/\s/.test(a) ? `'${a}'` : a)).join(" ")}`);
+  const out = await new Deno.Command(command[0], {
+    args: [...command.slice(1), ...args],
     env,
     stdout: capture ? "piped" : "inherit",
     stderr: "inherit",
@@ -66,6 +91,11 @@ try {
   );
   const env = { FRAUDSTREAM_BROKERS: brokers };
 
+  heading(
+    flags.binary ? `The compiled executable ${flags.binary}` : "fraudstream from this checkout",
+  );
+  await fraudstream(["--version"], env);
+
   heading("Three days of card transactions, Fraud Detection Handbook statistics, with dirt");
   await fraudstream(["generate", "--out", data, "--days", "3"], env);
   await fraudstream(["topics", "--topic-prefix", prefix, "--partitions", "6"], env);
@@ -81,6 +111,7 @@ try {
     agentArgs: [],
     instancePrefix: "demo-agent",
     readyTimeoutMs: 90_000,
+    command,
   });
   stopAgents = fleet.stop;
   console.log(`agents ready, stats at ${fleet.urls.join(" and ")}`);

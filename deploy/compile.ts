@@ -1,82 +1,125 @@
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { BUILD_INFO_FILE, gitCommit } from "../cli/build_info.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
+import {
+  ORT_LIBRARY,
+  ORT_NATIVE_DIR,
+  ortExcludes,
+  ortLibrary,
+  type Target,
+  TARGET_NAMES,
+} from "./targets.ts";
+import { ensureToolchain, hostTarget, type Route, TOOLCHAIN_DENO_VERSION } from "./toolchain.ts";
 
 /**
- * `deno task compile [--target T] [--output PATH]`: builds the one fraudstream executable with
- * `deno compile`, then runs it once to prove it is fraudstream and not a bare runtime.
- *
- * `deno compile` needs the `denort` runtime of the running Deno version for the target; it is
- * downloaded from dl.deno.land unless DENORT_BIN points at one. When neither works, this says so
- * in one line and exits 1: nothing is pretended.
+ * `deno task compile [--target T] [--output PATH] [--toolchain auto|official|pypi]`: builds the
+ * one fraudstream executable with the pinned Deno toolchain (deploy/toolchain.ts), whatever Deno
+ * runs this task, then runs it once to prove it is fraudstream and not a bare runtime.
  */
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 
 export interface CompileOptions {
-  target: string;
+  target: Target;
   output: string;
-  /** The runtime to embed; defaults to DENORT_BIN, else deno downloads one. */
-  denort?: string;
+  route?: Route;
+  /** Progress lines (which toolchain, what was built); the task prints them. */
+  log?: (line: string) => void;
+}
+
+/** The os/arch folders onnxruntime-node ships native files for, e.g. "linux/x64". */
+function ortPlatformDirs(): string[] {
+  const dirs: string[] = [];
+  try {
+    for (const os of Deno.readDirSync(`${ROOT}${ORT_NATIVE_DIR}`)) {
+      for (const arch of Deno.readDirSync(`${ROOT}${ORT_NATIVE_DIR}/${os.name}`)) {
+        dirs.push(`${os.name}/${arch.name}`);
+      }
+    }
+  } catch {
+    throw new UserFacingError("node_modules/ lacks onnxruntime-node: run `deno install` first");
+  }
+  return dirs;
 }
 
 export async function compileExecutable(opts: CompileOptions): Promise<void> {
-  const { target, output } = opts;
-  const denort = opts.denort ?? Deno.env.get("DENORT_BIN");
-  if (denort) {
-    try {
-      await Deno.stat(denort);
-    } catch {
-      throw new UserFacingError(`DENORT_BIN=${denort} does not exist`);
-    }
-  }
-  const compile = await new Deno.Command(Deno.execPath(), {
+  const target = opts.target;
+  const output = resolve(opts.output);
+  await Deno.mkdir(dirname(output), { recursive: true });
+  const log = opts.log ?? (() => {});
+  const toolchain = await ensureToolchain(target, opts.route ?? "auto", `${ROOT}.cache`);
+  log(toolchain.summary);
+
+  const commit = await gitCommit(ROOT);
+  await Deno.writeTextFile(`${ROOT}${BUILD_INFO_FILE}`, JSON.stringify({ commit }) + "\n");
+  const excludes = ortExcludes(target, ortPlatformDirs()).flatMap((p) => ["--exclude", p]);
+  const compile = await new Deno.Command(toolchain.deno, {
     args: [
       "compile",
+      "--frozen",
       "--allow-all",
       "--target",
       target,
       "--include",
-      `${ROOT}model`,
+      "model/fraud-model.onnx",
+      "--include",
+      BUILD_INFO_FILE,
+      ...excludes,
       "--output",
       output,
-      `${ROOT}main.ts`,
+      "main.ts",
     ],
     cwd: ROOT,
-    env: denort ? { DENORT_BIN: denort } : {},
+    env: { DENORT_BIN: toolchain.denort, DENO_DIR: toolchain.denoDir, NO_COLOR: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
-  const log = new TextDecoder().decode(compile.stderr) + new TextDecoder().decode(compile.stdout);
   if (!compile.success) {
-    const version = Deno.version.deno;
-    if (/dl\.deno\.land|denort/i.test(log)) {
-      const reason = log.split("\n").map((l) => l.trim())
-        .find((l) => /dns error|Connect|refused|timed out|404/.test(l)) ?? "download failed";
-      throw new UserFacingError(
-        `cannot build: deno compile needs the denort ${version} runtime for ${target}, downloaded from dl.deno.land, which is not reachable here (${reason}); set DENORT_BIN to a denort ${version} binary for ${target}`,
-      );
-    }
+    const text = new TextDecoder().decode(compile.stderr).trim();
+    // A type error's own line says more than the "Type checking failed" that follows it.
+    const lines = text.split("\n").map((l) => l.trim());
+    const error = lines.find((l) => /^TS\d+ \[ERROR\]|^error/.test(l)) ?? lines.at(-1);
+    throw new UserFacingError(`deno ${TOOLCHAIN_DENO_VERSION} compile failed: ${error}`);
+  }
+  // It runs only with its ONNX Runtime beside it (agent/onnxruntime_preload.ts), as released.
+  await Deno.copyFile(`${ROOT}${ortLibrary(target)}`, join(dirname(output), ORT_LIBRARY));
+  const mb = ((await Deno.stat(output)).size / 1e6).toFixed(1);
+  log(`built ${output} for ${target}: ${mb} MB (+ ${ORT_LIBRARY} beside it), commit ${commit}`);
+
+  if (target !== hostTarget()) {
+    log(`not run: this ${hostTarget()} machine cannot run ${target} executables`);
+    return;
+  }
+  const probe = await new Deno.Command(output, {
+    args: ["--version"],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(probe.stdout);
+  if (!probe.success || !text.startsWith("fraudstream ")) {
+    await Deno.remove(output);
     throw new UserFacingError(
-      `deno compile failed: ${log.trim().split("\n").slice(-3).join(" | ")}`,
+      `the built executable does not run as fraudstream: ${
+        new TextDecoder().decode(probe.stderr).trim().split("\n")[0]
+      }`,
     );
   }
+  for (const line of text.trim().split("\n")) log(`  ${line}`);
+}
 
-  if (target === Deno.build.target) {
-    const probe = await new Deno.Command(output, {
-      args: ["--help"],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const text = new TextDecoder().decode(probe.stdout);
-    if (!text.startsWith("fraudstream:")) {
-      await Deno.remove(output);
-      throw new UserFacingError(
-        `the runtime used (${
-          denort ?? "downloaded denort"
-        }) is not a denort build: the executable ran as plain deno; set DENORT_BIN to denort ${Deno.version.deno}`,
-      );
-    }
+export function parseTarget(value: string): Target {
+  if (!(TARGET_NAMES as string[]).includes(value)) {
+    throw new UsageError(`--target ${value}: expected one of ${TARGET_NAMES.join(", ")}`);
   }
+  return value as Target;
+}
+
+export function parseRoute(value: string): Route {
+  if (value !== "auto" && value !== "official" && value !== "pypi") {
+    throw new UsageError(`--toolchain ${value}: expected auto, official or pypi`);
+  }
+  return value;
 }
 
 if (import.meta.main) {
@@ -86,20 +129,24 @@ if (import.meta.main) {
       ({ values } = parseArgs({
         args: Deno.args,
         options: {
-          target: { type: "string", default: "x86_64-unknown-linux-gnu" },
+          target: { type: "string" },
           output: { type: "string" },
+          toolchain: { type: "string", default: "auto" },
         },
         strict: true,
       }));
     } catch (err) {
       throw new UsageError(err instanceof Error ? err.message.split("\n")[0] : String(err));
     }
-    const target = values.target!;
-    const output = values.output ?? `${ROOT}dist/${target}/fraudstream`;
-    await compileExecutable({ target, output });
-    console.log(`built ${output} for ${target}`);
+    const target = values.target === undefined ? hostTarget() : parseTarget(values.target);
+    await compileExecutable({
+      target,
+      output: values.output ?? `${ROOT}dist/${target}/fraudstream`,
+      route: parseRoute(values.toolchain!),
+      log: (line) => console.log(line),
+    });
   } catch (err) {
-    console.error(`compile: ${err instanceof Error ? err.message : String(err)}`);
+    console.error(`compile: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`);
     Deno.exit(err instanceof UsageError ? 2 : 1);
   }
 }

@@ -225,10 +225,16 @@ VERSION=${BASH_REMATCH[1]}
 ARCH=${BASH_REMATCH[2]}
 missing=()
 for f in fraudstream libonnxruntime.so.1 model/fraud-model.onnx model/model-card.md \
-  systemd/fraudstream-agent@.service systemd/fraudstream-producer.service agent.env.example; do
+  systemd/fraudstream-agent@.service systemd/fraudstream-producer.service agent.env.example \
+  SHA256SUMS; do
   grep -qxF "$top/$f" <<<"$listing" || missing+=("$f")
 done
 ((${#missing[@]} == 0)) || die 1 "$TARBALL lacks ${missing[*]}"
+# Each file against the release's own checksums, streamed from the tarball: nothing written yet.
+while read -r sum path; do
+  [[ $(tar -xzOf "$TARBALL" "$top/$path" | sha256sum) == "$sum  -" ]] ||
+    die 1 "$TARBALL: $path does not match its SHA256SUMS (damaged in transfer?)"
+done < <(tar -xzOf "$TARBALL" "$top/SHA256SUMS")
 [[ $(uname -m) == "$ARCH" ]] ||
   die 1 "$TARBALL is built for $ARCH, but $HOST is $(uname -m)"
 

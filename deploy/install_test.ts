@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ROOT } from "./compile.ts";
-import { packRelease, type Target } from "./release.ts";
+import { packRelease } from "./release.ts";
+import type { Target } from "./targets.ts";
 
 /**
  * install.sh against this machine with --local --root DIR standing in for a VM's /, and its ssh
@@ -303,8 +304,29 @@ Deno.test("install.sh refuses bad input in one line and leaves the target untouc
     assert.equal(lacking.code, 1);
     assert.equal(
       lacking.stderr.trim(),
-      `install: ${partial}/p.tar.gz lacks libonnxruntime.so.1 model/model-card.md systemd/fraudstream-agent@.service systemd/fraudstream-producer.service agent.env.example`,
+      `install: ${partial}/p.tar.gz lacks libonnxruntime.so.1 model/model-card.md systemd/fraudstream-agent@.service systemd/fraudstream-producer.service agent.env.example SHA256SUMS`,
     );
+    assert.deepEqual([...Deno.readDirSync(root)], [], "nothing was installed");
+
+    // A release whose executable changed after packing (a damaged copy) is refused.
+    const damaged = `${root}/../fraudstream-damaged-${crypto.randomUUID().slice(0, 8)}`;
+    await Deno.mkdir(damaged);
+    const top = `fraudstream-0.0.1-test-${TARGET}`;
+    assert.ok(
+      (await new Deno.Command("tar", { args: ["-xzf", tarball, "-C", damaged] }).output())
+        .success,
+    );
+    await Deno.writeTextFile(`${damaged}/${top}/fraudstream`, "#!/bin/sh\n");
+    assert.ok(
+      (await new Deno.Command("tar", { args: ["-czf", `${damaged}/d.tar.gz`, "-C", damaged, top] })
+        .output()).success,
+    );
+    const refused = await install(["vm1", "2", ...local, "--tarball", `${damaged}/d.tar.gz`]);
+    await Deno.remove(damaged, { recursive: true });
+    assert.deepEqual([refused.code, refused.stderr.trim()], [
+      1,
+      `install: ${damaged}/d.tar.gz: fraudstream does not match its SHA256SUMS (damaged in transfer?)`,
+    ]);
     assert.deepEqual([...Deno.readDirSync(root)], [], "nothing was installed");
   });
 });

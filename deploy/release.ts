@@ -1,25 +1,17 @@
 import { parseArgs } from "node:util";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
-import { compileExecutable, ROOT } from "./compile.ts";
+import { compileExecutable, parseRoute, parseTarget, ROOT } from "./compile.ts";
+import { ortLibrary, type Target, TARGET_NAMES, TARGETS } from "./targets.ts";
+import { sha256Hex } from "./toolchain.ts";
 
 /**
  * `deno task release`: one tarball per Linux target, dist/fraudstream-<version>-<target>.tar.gz,
  * holding everything a plain VM needs (see deploy/README.md for the layout and why the ONNX
  * Runtime library sits beside the executable).
  *
- * `--executable PATH` packs an executable built elsewhere (e.g. on a machine where denort can be
- * downloaded) instead of compiling one here; its target is read from its ELF header.
+ * `--executable PATH` packs an executable already built (`deno task compile`, or the cached build
+ * of `deno task test:binary`) instead of compiling one; its target is read from its ELF header.
  */
-
-/** ELF e_machine values and the onnxruntime-node folder for each target we ship. */
-export const TARGETS = {
-  "x86_64-unknown-linux-gnu": { elfMachine: 62, ortArch: "x64" },
-  "aarch64-unknown-linux-gnu": { elfMachine: 183, ortArch: "arm64" },
-} as const;
-export type Target = keyof typeof TARGETS;
-
-const ORT_BIN = "node_modules/.deno/onnxruntime-node@1.30.0/node_modules/onnxruntime-node/bin/" +
-  "napi-v6/linux";
 
 export interface ReleaseInputs {
   version: string;
@@ -32,10 +24,9 @@ export interface ReleaseInputs {
 
 /** Archive path -> source path (relative to root unless absolute), and whether it is executable. */
 export function releaseFiles(inputs: ReleaseInputs): [string, string, boolean][] {
-  const ort = `${ORT_BIN}/${TARGETS[inputs.target].ortArch}/libonnxruntime.so.1`;
   return [
     ["fraudstream", inputs.executable, true],
-    ["libonnxruntime.so.1", ort, false],
+    ["libonnxruntime.so.1", ortLibrary(inputs.target), false],
     ["model/fraud-model.onnx", "model/fraud-model.onnx", false],
     ["model/model-card.md", "model/model-card.md", false],
     ["systemd/fraudstream-agent@.service", "deploy/systemd/fraudstream-agent@.service", false],
@@ -45,6 +36,15 @@ export function releaseFiles(inputs: ReleaseInputs): [string, string, boolean][]
     ["install.sh", "deploy/install.sh", true],
     ["README.md", "deploy/README.md", false],
   ];
+}
+
+/** The checksum list inside every release, one `<sha256>  <path>` line per other file. */
+export const SHA256SUMS = "SHA256SUMS";
+
+function byPath(a: string, b: string): number {
+  const pa = a.slice(66);
+  const pb = b.slice(66);
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
 }
 
 export function releaseName(version: string, target: Target): string {
@@ -67,7 +67,7 @@ export async function elfTarget(path: string): Promise<Target> {
     throw new UserFacingError(`${path} is not an ELF executable`);
   }
   const machine = head[18] | (head[19] << 8);
-  const found = (Object.keys(TARGETS) as Target[]).find((t) => TARGETS[t].elfMachine === machine);
+  const found = TARGET_NAMES.find((t) => TARGETS[t].elfMachine === machine);
   if (!found) {
     throw new UserFacingError(`${path} is an ELF file for machine ${machine}, not a Linux target`);
   }
@@ -109,12 +109,23 @@ export async function packRelease(inputs: ReleaseInputs): Promise<string> {
   await Deno.mkdir(inputs.outDir, { recursive: true });
   const stage = await Deno.makeTempDir({ dir: inputs.outDir, prefix: ".stage-" });
   try {
+    const sums: string[] = [];
     for (const [to, from, executable] of files) {
       const dest = `${stage}/${name}/${to}`;
       await Deno.mkdir(dest.slice(0, dest.lastIndexOf("/")), { recursive: true });
       await Deno.copyFile(sourcePath(inputs, from), dest);
       await Deno.chmod(dest, executable ? 0o755 : 0o644);
+      sums.push(`${await sha256Hex(await Deno.readFile(dest))}  ${to}`);
     }
+    // `sha256sum -c SHA256SUMS` in the unpacked directory; install.sh runs it before installing.
+    await Deno.writeTextFile(
+      `${stage}/${name}/${SHA256SUMS}`,
+      sums.sort(byPath).join("\n") + "\n",
+      {
+        mode: 0o644,
+      },
+    );
+    await Deno.chmod(`${stage}/${name}/${SHA256SUMS}`, 0o644);
     // The service's dynamic user must read the unpacked tree, whatever the builder's umask.
     for (const dir of [name, `${name}/model`, `${name}/systemd`]) {
       await Deno.chmod(`${stage}/${dir}`, 0o755);
@@ -164,6 +175,7 @@ export async function main(argv: string[]): Promise<void> {
         target: { type: "string", multiple: true },
         executable: { type: "string" },
         "out-dir": { type: "string", default: `${ROOT}dist` },
+        toolchain: { type: "string", default: "auto" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -174,25 +186,24 @@ export async function main(argv: string[]): Promise<void> {
   if (values.help) {
     console.log([
       "usage: deno task release [--target T]... [--executable PATH] [--out-dir DIR]",
+      "                         [--toolchain auto|official|pypi]",
       "",
-      `  --target T         ${Object.keys(TARGETS).join(" | ")} (default: both)`,
+      `  --target T         ${TARGET_NAMES.join(" | ")} (default: both)`,
       "  --executable PATH  pack this fraudstream executable, built elsewhere with",
       "                     `deno task compile`, instead of compiling (target read from it)",
       "  --out-dir DIR      where the tarballs go (default dist/)",
+      "  --toolchain R      where the pinned compile toolchain comes from when not cached:",
+      "                     auto (dl.deno.land, else PyPI), official or pypi",
     ].join("\n"));
     return;
   }
-  const targets = (values.target ?? []) as string[];
-  for (const t of targets) {
-    if (!Object.hasOwn(TARGETS, t)) {
-      throw new UsageError(`--target ${t}: expected one of ${Object.keys(TARGETS).join(", ")}`);
-    }
-  }
+  const targets = (values.target ?? []).map(parseTarget);
+  const route = parseRoute(values.toolchain!);
   const version = await projectVersion();
   const outDir = values["out-dir"]!.replace(/\/$/, "");
   if (values.executable) {
     if (targets.length > 1) throw new UsageError("--executable packs one target, not several");
-    const target = (targets[0] as Target | undefined) ?? await elfTarget(values.executable);
+    const target = targets[0] ?? await elfTarget(values.executable);
     const tarball = await packRelease({
       version,
       target,
@@ -203,7 +214,7 @@ export async function main(argv: string[]): Promise<void> {
     console.log(`packed ${tarball}`);
     return;
   }
-  for (const target of (targets.length ? targets : Object.keys(TARGETS)) as Target[]) {
+  for (const target of targets.length ? targets : TARGET_NAMES) {
     const inputs = {
       version,
       target,
@@ -216,7 +227,12 @@ export async function main(argv: string[]): Promise<void> {
       inputs,
       releaseFiles(inputs).filter(([to]) => to !== "fraudstream").map(([, from]) => from),
     );
-    await compileExecutable({ target, output: inputs.executable });
+    await compileExecutable({
+      target,
+      output: inputs.executable,
+      route,
+      log: (line) => console.log(line),
+    });
     console.log(`packed ${await packRelease(inputs)}`);
   }
 }

@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { gitCommit } from "../cli/build_info.ts";
+import { FEATURE_LIST_VERSION } from "../features/feature_list.ts";
+import modelCard from "../model/model-card.json" with { type: "json" };
 import { runCli } from "./support/kafka.ts";
 
 const COMMANDS = ["topics", "ping"];
@@ -13,6 +16,26 @@ Deno.test("every command answers --help", async () => {
       /--brokers HOST:PORT,\.\.\.\s+bootstrap brokers\s+\[FRAUDSTREAM_BROKERS\]/,
     );
   }
+});
+
+Deno.test("--version from a checkout: its commit, this Deno, the model and the feature list", async () => {
+  const out = await runCli(["--version"]);
+  assert.equal(out.code, 0, out.stderr);
+  const commit = await gitCommit(new URL("..", import.meta.url).pathname);
+  assert.match(commit, /^[0-9a-f]{12}(-dirty)?$/);
+  assert.equal(
+    out.stdout,
+    [
+      `fraudstream ${
+        JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url))).version
+      }`,
+      `commit:        ${commit}`,
+      `runtime:       deno ${Deno.version.deno} (${Deno.build.target}, run from source)`,
+      `model:         ${modelCard.name} ${modelCard.version} (built-in default)`,
+      `feature list:  ${FEATURE_LIST_VERSION} (16 features)`,
+      "",
+    ].join("\n"),
+  );
 });
 
 Deno.test("user errors are one line and exit 2", async (t) => {
