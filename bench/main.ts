@@ -8,6 +8,11 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
     summary:
       "one agent end to end vs kafkajs consume-only (tx/s, ratio), produce-only, ONNX alone, latency at 400 tx/s; --binary PATH: compiled vs deno run",
   },
+  "agent-cpu": {
+    file: "./agent_cpu_bench.ts",
+    summary:
+      "--other DIR: this checkout's agent against another checkout's, alternated on one topic (CPU µs per message)",
+  },
   data: {
     file: "./data_bench.ts",
     summary: "generator, file reader and row parser throughput (rows/s)",
