@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { compileExecutable, ROOT } from "./compile.ts";
+import { appModules, copyNodeModules } from "./deno_run_release.ts";
 
 /**
  * `deno task release`: one tarball per Linux target, dist/fraudstream-<version>-<target>.tar.gz,
@@ -9,6 +10,10 @@ import { compileExecutable, ROOT } from "./compile.ts";
  *
  * `--executable PATH` packs an executable built elsewhere (e.g. on a machine where denort can be
  * downloaded) instead of compiling one here; its target is read from its ELF header.
+ *
+ * `--deno-run` packs no compiled executable: `fraudstream` is a launcher that runs main.ts with
+ * the deno running this task, shipped beside it with the sources and node_modules. It is for
+ * machines where `deno compile` cannot get its runtime; the version says so (`-deno-run`).
  */
 
 /** ELF e_machine values and the onnxruntime-node folder for each target we ship. */
@@ -28,13 +33,25 @@ export interface ReleaseInputs {
   /** The checkout whose model/, deploy/ and node_modules/ go into the tarball. */
   root: string;
   outDir: string;
+  /**
+   * Set for a --deno-run release: `executable` is then the deno runtime (shipped as `deno`), and
+   * these modules (relative to root) go under app/ with node_modules.
+   */
+  denoRunModules?: string[];
 }
 
 /** Archive path -> source path (relative to root unless absolute), and whether it is executable. */
 export function releaseFiles(inputs: ReleaseInputs): [string, string, boolean][] {
   const ort = `${ORT_BIN}/${TARGETS[inputs.target].ortArch}/libonnxruntime.so.1`;
+  const program: [string, string, boolean][] = inputs.denoRunModules
+    ? [
+      ["fraudstream", "deploy/fraudstream_deno_run.sh", true],
+      ["deno", inputs.executable, true],
+      ...inputs.denoRunModules.map((m): [string, string, boolean] => [`app/${m}`, m, false]),
+    ]
+    : [["fraudstream", inputs.executable, true]];
   return [
-    ["fraudstream", inputs.executable, true],
+    ...program,
     ["libonnxruntime.so.1", ort, false],
     ["model/fraud-model.onnx", "model/fraud-model.onnx", false],
     ["model/model-card.md", "model/model-card.md", false],
@@ -115,42 +132,58 @@ export async function packRelease(inputs: ReleaseInputs): Promise<string> {
       await Deno.copyFile(sourcePath(inputs, from), dest);
       await Deno.chmod(dest, executable ? 0o755 : 0o644);
     }
+    if (inputs.denoRunModules) {
+      await copyNodeModules(inputs.root, `${stage}/${name}/app`, TARGETS[inputs.target].ortArch);
+    }
     // The service's dynamic user must read the unpacked tree, whatever the builder's umask.
-    for (const dir of [name, `${name}/model`, `${name}/systemd`]) {
-      await Deno.chmod(`${stage}/${dir}`, 0o755);
-    }
+    await chmodDirs(`${stage}/${name}`);
     const tarball = `${inputs.outDir}/${name}.tar.gz`;
-    const partial = `${stage}/${name}.tar.gz`;
-    // Fixed owner, order and mtime: the same inputs give the same tarball on any machine.
-    const tar = await new Deno.Command("tar", {
-      args: [
-        "--create",
-        "--gzip",
-        "--file",
-        partial,
-        "--directory",
-        stage,
-        "--sort=name",
-        "--owner=0",
-        "--group=0",
-        "--numeric-owner",
-        "--mtime=@0",
-        name,
-      ],
-      env: { GZIP: "-n" },
-      stderr: "piped",
-    }).output();
-    if (!tar.success) {
-      throw new UserFacingError(`tar failed: ${new TextDecoder().decode(tar.stderr)}`);
-    }
-    await Deno.rename(partial, tarball);
+    await tarStaged(stage, name, tarball);
     return tarball;
   } finally {
     await Deno.remove(stage, { recursive: true });
   }
 }
 
-async function projectVersion(): Promise<string> {
+async function chmodDirs(dir: string): Promise<void> {
+  await Deno.chmod(dir, 0o755);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) await chmodDirs(`${dir}/${entry.name}`);
+  }
+}
+
+/**
+ * Tars stage/name into tarball, written beside it first and renamed into place, so the output
+ * directory never holds a half-written one. Fixed owner, order and mtime: the same inputs give
+ * the same tarball on any machine.
+ */
+export async function tarStaged(stage: string, name: string, tarball: string): Promise<void> {
+  const partial = `${stage}/${name}.tar.gz`;
+  const tar = await new Deno.Command("tar", {
+    args: [
+      "--create",
+      "--gzip",
+      "--file",
+      partial,
+      "--directory",
+      stage,
+      "--sort=name",
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--mtime=@0",
+      name,
+    ],
+    env: { GZIP: "-n" },
+    stderr: "piped",
+  }).output();
+  if (!tar.success) {
+    throw new UserFacingError(`tar failed: ${new TextDecoder().decode(tar.stderr)}`);
+  }
+  await Deno.rename(partial, tarball);
+}
+
+export async function projectVersion(): Promise<string> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   return String(config.version);
 }
@@ -163,6 +196,7 @@ export async function main(argv: string[]): Promise<void> {
       options: {
         target: { type: "string", multiple: true },
         executable: { type: "string" },
+        "deno-run": { type: "boolean" },
         "out-dir": { type: "string", default: `${ROOT}dist` },
         help: { type: "boolean", short: "h" },
       },
@@ -173,11 +207,13 @@ export async function main(argv: string[]): Promise<void> {
   }
   if (values.help) {
     console.log([
-      "usage: deno task release [--target T]... [--executable PATH] [--out-dir DIR]",
+      "usage: deno task release [--target T]... [--executable PATH | --deno-run] [--out-dir DIR]",
       "",
       `  --target T         ${Object.keys(TARGETS).join(" | ")} (default: both)`,
       "  --executable PATH  pack this fraudstream executable, built elsewhere with",
       "                     `deno task compile`, instead of compiling (target read from it)",
+      "  --deno-run         no compiled executable: ship this deno, the sources and",
+      "                     node_modules, run main.ts with deno (this machine's target only)",
       "  --out-dir DIR      where the tarballs go (default dist/)",
     ].join("\n"));
     return;
@@ -190,6 +226,23 @@ export async function main(argv: string[]): Promise<void> {
   }
   const version = await projectVersion();
   const outDir = values["out-dir"]!.replace(/\/$/, "");
+  if (values["deno-run"]) {
+    if (values.executable) throw new UsageError("--deno-run and --executable exclude each other");
+    const target = Deno.build.target as Target;
+    if (!Object.hasOwn(TARGETS, target) || targets.some((t) => t !== target)) {
+      throw new UsageError(`--deno-run packs the running deno, built for ${Deno.build.target}`);
+    }
+    const tarball = await packRelease({
+      version: `${version}-deno-run`,
+      target,
+      executable: Deno.execPath(),
+      root: ROOT,
+      outDir,
+      denoRunModules: await appModules(ROOT),
+    });
+    console.log(`packed ${tarball} (deno run, no compiled executable)`);
+    return;
+  }
   if (values.executable) {
     if (targets.length > 1) throw new UsageError("--executable packs one target, not several");
     const target = (targets[0] as Target | undefined) ?? await elfTarget(values.executable);
