@@ -14,6 +14,8 @@ export interface LabOptions {
   /** Memory limit of each agent VM, e.g. "1G". */
   memory: string;
   broker: boolean;
+  /** CPU quota of the broker VM, in cores (vmlab's default: 1). */
+  brokerVcpu?: number;
 }
 
 export interface Lab {
@@ -64,6 +66,7 @@ export async function startLab(o: LabOptions, signal?: AbortSignal): Promise<Lab
     "--memory",
     o.memory,
     ...(o.broker ? ["--broker"] : []),
+    ...(o.brokerVcpu ? ["--broker-vcpu", String(o.brokerVcpu)] : []),
   ], signal);
   if (!up.ok) {
     throw new UserFacingError(up.err.split("\n").find((l) => l.startsWith("vmlab:")) ?? up.err);

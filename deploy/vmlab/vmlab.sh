@@ -27,7 +27,7 @@ usage: vmlab.sh up [--vms N] [--vcpu C] [--memory SIZE] [--broker] [options]
   --memory SIZE         memory limit of each agent VM, e.g. 512M, 2G (default 1G)
   --broker              also start the broker VM, Kafka on BROKER_IP:9092
   --broker-vcpu C       its CPU quota (default 1)
-  --broker-memory SIZE  its memory limit (default 1536M)
+  --broker-memory SIZE  its memory limit (default 2G)
   --kafka-libs DIR      the Kafka jars (default: the project's pinned ones, fetched by Maven)
   --subnet A.B.C        the lab's /24 (default 10.77.0): host .1, broker .2, vmI .10+I
 
@@ -42,6 +42,9 @@ die() { # one line, then the exit code (2: usage, 1: environment)
 }
 
 STATE=/run/fraudstream-vmlab
+# Kafka's log directory, bound into the broker VM: on the VM's tmpfs root the logs would count
+# as unreclaimable memory against the VM's limit, and a capacity run writes millions of records.
+KAFKA_DATA=/var/tmp/fraudstream-vmlab-kafka
 PREFIX=fsvm # every netns, link and cgroup the lab makes starts with it; `down` finds them by it
 BRIDGE=$PREFIX-br0
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -267,7 +270,7 @@ VCPU=1
 MEMORY=1G
 BROKER=0
 BROKER_VCPU=1
-BROKER_MEMORY=1536M
+BROKER_MEMORY=2G
 KAFKA_LIBS=""
 SUBNET=10.77.0
 TEARDOWN=0 # 1: the EXIT trap takes the lab down
@@ -307,7 +310,7 @@ parse_up_flags() { # sets the globals above; returns the number of arguments con
   cpu_quota_us "$VCPU" >/dev/null || die 2 "--vcpu $VCPU: expected cores, at least 0.01, e.g. 0.25"
   cpu_quota_us "$BROKER_VCPU" >/dev/null || die 2 "--broker-vcpu $BROKER_VCPU: expected cores, e.g. 1"
   memory_bytes "$MEMORY" >/dev/null || die 2 "--memory $MEMORY: expected a size like 512M or 2G"
-  memory_bytes "$BROKER_MEMORY" >/dev/null || die 2 "--broker-memory $BROKER_MEMORY: expected a size like 1536M"
+  memory_bytes "$BROKER_MEMORY" >/dev/null || die 2 "--broker-memory $BROKER_MEMORY: expected a size like 2G"
   [[ $SUBNET =~ ^([0-9]{1,3})\.([0-9]{1,3})\.([0-9]{1,3})$ ]] || die 2 "--subnet $SUBNET: expected A.B.C (a /24)"
   ((VMS > 0 || BROKER == 1)) || die 2 "nothing to start: --vms 0 without --broker"
   PARSED=$consumed
@@ -380,12 +383,15 @@ EOF
 
   for i in "${!names[@]}"; do
     if [[ ${names[$i]} == broker ]]; then
+      rm -rf "$KAFKA_DATA"
+      mkdir -p "$KAFKA_DATA"
       # Debian's JDK keeps its configuration (java.security) under /etc/java-<version>.
       local java_etc=()
       for dir in /etc/java-*; do [[ -d $dir ]] && java_etc+=(--bind-ro="$dir"); done
       start_vm broker "$BROKER_IP" "$(cpu_quota_us "$BROKER_VCPU")" \
         "$(memory_bytes "$BROKER_MEMORY")" "${java_etc[@]}" --bind-ro="$libs:/opt/kafka/libs" \
-        --bind-ro="$REPO/kafka/local/log4j2.yaml:/opt/kafka/log4j2.yaml"
+        --bind-ro="$REPO/kafka/local/log4j2.yaml:/opt/kafka/log4j2.yaml" \
+        --bind="$KAFKA_DATA:/var/lib/kafka"
     else
       start_vm "${names[$i]}" "${ips[$i]}" "$(cpu_quota_us "$VCPU")" "$(memory_bytes "$MEMORY")"
     fi
@@ -461,7 +467,7 @@ cmd_down() { # everything the lab made, by its record and by name, so a crashed 
     [[ -d /run/systemd/nspawn/propagate/$name && -d $STATE/vms/$name ]] &&
       rm -rf "/run/systemd/nspawn/propagate/$name"
   done
-  rm -rf "$STATE"
+  rm -rf "$STATE" "$KAFKA_DATA"
   if ((${#failed[@]})); then die 1 "down left: ${failed[*]}"; fi
   echo "vmlab: down: nothing of the lab is left"
 }
