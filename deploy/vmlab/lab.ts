@@ -119,3 +119,20 @@ export function parseLabEnv(text: string): Record<string, string> {
   }
   return env;
 }
+
+/** Waits until every agent's /readyz answers 200 (URLs with or without http://). */
+export async function waitAgentsReady(urls: string[], timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (const raw of urls) {
+    const url = raw.startsWith("http") ? raw : `http://${raw}`;
+    for (;;) {
+      const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })
+        .then(async (r) => (await r.body?.cancel(), r.ok), () => false);
+      if (ok) break;
+      if (Date.now() > deadline) {
+        throw new UserFacingError(`agent ${url} not ready after ${timeoutMs / 1000} s`);
+      }
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { UsageError, UserFacingError } from "../../cli/usage_error.ts";
 import { ROOT } from "../compile.ts";
-import { type Lab, startLab } from "./lab.ts";
+import { type Lab, startLab, waitAgentsReady } from "./lab.ts";
 import { releaseForVms, type VmRelease } from "./release_for_vms.ts";
 import { type VmRun, writeVmCapacityReport } from "./vm_capacity_report.ts";
 
@@ -171,7 +171,7 @@ async function measure(
       ], `install.sh on ${vm}`)
     ));
     const urls = lab.vms.map((vm) => `http://${lab.ips[vm]}:8081`);
-    await waitReady(urls);
+    await waitAgentsReady(urls);
     progress(`${label}: agents ready, measuring`);
     const started = performance.now();
     await capacity(lab, urls, dir, o);
@@ -198,19 +198,6 @@ async function measure(
 
 /** The lab being measured, taken down when the run is interrupted. */
 let current: Lab | undefined;
-
-async function waitReady(urls: string[]): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  for (const url of urls) {
-    for (;;) {
-      const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) })
-        .then(async (r) => (await r.body?.cancel(), r.ok), () => false);
-      if (ok) break;
-      if (Date.now() > deadline) throw new UserFacingError(`agent ${url} not ready after 120 s`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-}
 
 async function main(argv: string[]): Promise<void> {
   const o = parseOptions(argv);
