@@ -9,6 +9,9 @@ export interface VmRun {
   knee: number | null;
   /** Lowest growing rate above the knee, tx/s. */
   upper: number | null;
+  /** Lowest input rate of any step whose lag grew, tx/s (may lie below a noisy bounded one). */
+  grewAt: number | null;
+  /** "found": a growing step above bounds it; "not_reached": the knee is only a lower bound. */
   status: string;
   drain: number | null;
   driverLimited: boolean;
@@ -34,16 +37,16 @@ const PARTITIONS = 6;
 /** Fleet sizes per VM size: from the scaling series where measured, else the one-VM knee. */
 export function sizing(
   runs: readonly VmRun[],
-): { vcpu: number; perVm: number; sizes: FleetSize[] }[] {
+): { vcpu: number; oneVm: VmRun; sizes: FleetSize[] }[] {
   const vcpus = [...new Set(runs.map((r) => r.vcpu))].sort((a, b) => a - b);
   return vcpus.flatMap((vcpu) => {
     const measured = runs.filter((r) => r.vcpu === vcpu && r.knee !== null && r.knee > 0)
       .map((r) => ({ agents: r.vms, capacity: r.knee! }));
-    const one = measured.find((m) => m.agents === 1);
-    if (!one) return [];
+    const oneVm = runs.find((r) => r.vcpu === vcpu && r.vms === 1 && r.knee !== null);
+    if (!oneVm) return [];
     return [{
       vcpu,
-      perVm: one.capacity,
+      oneVm,
       sizes: TARGETS.map((t) => fleetSize(t, measured, UTILISATION, PARTITIONS)),
     }];
   });
@@ -59,6 +62,11 @@ function rate(v: number | null): string {
   return v === null ? "-" : Math.round(v).toLocaleString("en-US");
 }
 
+/** The knee as measured: a lower bound ("≥") when no growing step bounded it from above. */
+function knee(r: VmRun): string {
+  return r.knee === null ? "-" : `${r.status === "found" ? "" : "≥ "}${rate(r.knee)}`;
+}
+
 export async function writeVmCapacityReport(
   dir: string,
   input: VmCapacityInput,
@@ -70,11 +78,11 @@ export async function writeVmCapacityReport(
   const alone = smallestAlone(input.runs, 400);
   const answer = [
     "Knee per agent: " +
-    knees.map((r) => `${r.vcpu} vCPU ${rate(r.knee)} tx/s`).join(", ") + ".",
+    knees.map((r) => `${r.vcpu} vCPU ${knee(r)} tx/s`).join(", ") + ".",
     alone
       ? `The smallest VM measured that takes the 400 tx/s holiday peak alone at ${
         UTILISATION * 100
-      }%: ${alone.vcpu} vCPU (knee ${rate(alone.knee)} tx/s).`
+      }%: ${alone.vcpu} vCPU (knee ${knee(alone)} tx/s).`
       : "No VM size measured takes the 400 tx/s holiday peak alone.",
   ].join(" ");
   const md = [
@@ -92,7 +100,7 @@ export async function writeVmCapacityReport(
     "| vCPU | knee tx/s | lag grew at tx/s | drain tx/s | status | run |",
     "| ---: | ---: | ---: | ---: | --- | --- |",
     ...knees.map((r) =>
-      `| ${r.vcpu} | ${rate(r.knee)} | ${rate(r.upper)} | ${rate(r.drain)} | ${r.status}${
+      `| ${r.vcpu} | ${knee(r)} | ${rate(r.grewAt)} | ${rate(r.drain)} | ${r.status}${
         r.driverLimited ? " (driver-limited)" : ""
       } | [report](${r.report}) |`
     ),
@@ -104,10 +112,14 @@ export async function writeVmCapacityReport(
     "| VMs | knee tx/s | per VM | vs 1 VM | status | run |",
     "| ---: | ---: | ---: | ---: | --- | --- |",
     ...scaling.map((r) => {
-      const base = scaling[0]?.knee ?? null;
-      const ratio = r.knee !== null && base ? (r.knee / base).toFixed(2) : "-";
-      return `| ${r.vms} | ${rate(r.knee)} | ${
-        rate(r.knee === null ? null : r.knee / r.vms)
+      const base = scaling[0];
+      // A ratio of lower bounds says nothing: only knees found on both sides are compared.
+      const ratio = r.status === "found" && base?.status === "found" && r.knee && base.knee
+        ? (r.knee / base.knee).toFixed(2)
+        : "-";
+      const perVm = r.knee === null ? null : { ...r, knee: r.knee / r.vms };
+      return `| ${r.vms} | ${knee(r)} | ${
+        perVm ? knee(perVm) : "-"
       } | ${ratio} | ${r.status} | [report](${r.report}) |`;
     }),
     "",
@@ -118,7 +130,7 @@ export async function writeVmCapacityReport(
     "| vCPU | knee per VM tx/s | VMs for 50 tx/s | VMs for 400 tx/s |",
     "| ---: | ---: | ---: | ---: |",
     ...sized.map((s) =>
-      `| ${s.vcpu} | ${rate(s.perVm)} | ${
+      `| ${s.vcpu} | ${knee(s.oneVm)} | ${
         s.sizes.map((f) => `${f.agents}${f.extrapolated ? " (scaled)" : ""}`).join(" | ")
       } |`
     ),
