@@ -9,7 +9,10 @@ import { topicNames } from "../kafka/topics.ts";
  * two scoring agents with the shipped model fed at the bank's holiday rate, their stats, then
  * the capacity planner: the real agent, and an agent slowed to a known capacity to show the
  * knee. Everything it started is stopped; only the capacity reports are kept.
+ * `deno task demo --vms` tells the operator's story on emulated VMs instead (demo/vms_demo.ts).
  */
+if (Deno.args.includes("--vms")) Deno.exit(await (await import("./vms_demo.ts")).vmsDemo());
+
 const main = new URL("../main.ts", import.meta.url).pathname;
 const started = performance.now();
 const work = await Deno.makeTempDir({ prefix: "fraudstream-demo-" });

@@ -146,7 +146,7 @@ export async function writeVmCapacityReport(
     lineChart(
       "Knee per agent by VM size",
       "vCPU",
-      knees.filter((r) => r.knee !== null).map((r) => [r.vcpu, r.knee!]),
+      knees.filter((r) => r.knee !== null).map((r) => [r.vcpu, r]),
     ),
   );
   await Deno.writeTextFile(
@@ -154,15 +154,19 @@ export async function writeVmCapacityReport(
     lineChart(
       `Fleet knee by number of ${input.scalingVcpu}-vCPU VMs`,
       "VMs",
-      scaling.filter((r) => r.knee !== null).map((r) => [r.vms, r.knee!]),
+      scaling.filter((r) => r.knee !== null).map((r) => [r.vms, r]),
     ),
   );
   return { answer, markdown: `${dir}/report.md` };
 }
 
-/** A small self-contained SVG: points joined by a line, tx/s on the y axis from zero. */
-function lineChart(title: string, xLabel: string, points: [number, number][]): string {
+/**
+ * A small self-contained SVG: each run's knee against x, joined by a line, tx/s from zero. A
+ * knee that is only a lower bound is a hollow circle labelled "≥".
+ */
+function lineChart(title: string, xLabel: string, runs: [number, VmRun][]): string {
   const W = 640, H = 360, L = 80, R = 24, T = 44, B = 48;
+  const points = runs.map(([x, r]): [number, number] => [x, r.knee ?? 0]);
   const xTop = Math.max(1, ...points.map(([x]) => x));
   const yTop = niceCeil(Math.max(1, ...points.map(([, y]) => y)));
   const px = (x: number) => L + (x / xTop) * (W - L - R);
@@ -183,13 +187,15 @@ function lineChart(title: string, xLabel: string, points: [number, number][]): s
     `<polyline fill="none" stroke="#d62728" stroke-width="2" points="${
       points.map(([x, y]) => `${px(x)},${py(y)}`).join(" ")
     }"/>`,
-    ...points.map(([x, y]) =>
-      `<circle cx="${px(x)}" cy="${py(y)}" r="4" fill="#d62728"/>` +
-      `<text x="${px(x)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${x}</text>` +
-      `<text x="${px(x)}" y="${py(y) - 8}" text-anchor="middle" font-size="11">${
-        Math.round(y).toLocaleString("en-US")
-      }</text>`
-    ),
+    ...runs.map(([x, r]) => {
+      const y = r.knee ?? 0;
+      const fill = r.status === "found" ? "#d62728" : "white";
+      return `<circle cx="${px(x)}" cy="${py(y)}" r="4" fill="${fill}" stroke="#d62728"/>` +
+        `<text x="${px(x)}" y="${H - B + 16}" text-anchor="middle" font-size="11">${x}</text>` +
+        `<text x="${px(x)}" y="${py(y) - 8}" text-anchor="middle" font-size="11">${knee(r)}</text>`;
+    }),
+    `<text x="${W - R}" y="${T - 12}" text-anchor="end" font-size="11">` +
+    "filled: knee found; hollow: lag still bounded at the highest rate sent (≥)</text>",
   ];
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif"><rect width="${W}" height="${H}" fill="white"/>${
     parts.join("")
