@@ -167,6 +167,12 @@ start_vm() { # NAME IP CPU_QUOTA_US MEMORY_BYTES [nspawn option...]
     "$@" systemd.firstboot=off systemd.wants=ssh.service \
     >"$dir/console.log" 2>&1 </dev/null &
   echo $! >"$dir/pid"
+  # Until the child has moved itself into its cgroups, the VM would look stopped to wait_ssh.
+  local tries=0
+  until vm_running "$name"; do
+    ((++tries < 100)) || die 1 "VM $name did not start: $(tail -n 3 "$dir/console.log" | paste -sd ' ' -)"
+    sleep 0.05
+  done
 }
 
 wait_ssh() { # NAME TIMEOUT_S: until sshd answers and systemd finished booting
