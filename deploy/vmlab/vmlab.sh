@@ -65,6 +65,11 @@ require_host() {
       apt-get update -qq >/dev/null 2>&1 &&
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1
     } || die 1 "could not install ${missing[*]} with apt-get"
+    # The VMs run sshd from the host's /usr; the host itself should not start listening on 22
+    # just because the package came with its service enabled.
+    if [[ " ${missing[*]} " == *" openssh-server "* && -d /run/systemd/system ]]; then
+      systemctl disable --now -q ssh.service ssh.socket 2>/dev/null || true
+    fi
   fi
   local tool
   for tool in ip openssl ssh ssh-keygen setsid; do
@@ -76,6 +81,7 @@ require_host() {
     die 1 "needs the cgroup v1 memory controller at /sys/fs/cgroup/memory (a VM's memory)"
   [[ -d /sys/fs/cgroup/unified && -d /sys/fs/cgroup/systemd ]] ||
     die 1 "needs the hybrid cgroup layout (/sys/fs/cgroup/unified and /sys/fs/cgroup/systemd) that systemd-nspawn uses"
+  ip netns del $PREFIX-probe 2>/dev/null || true # left by an interrupted check
   ip netns add $PREFIX-probe 2>/dev/null || die 1 "cannot create network namespaces (ip netns add)"
   if ! ip link add $PREFIX-probe type veth peer name eth0 netns $PREFIX-probe 2>/dev/null; then
     ip netns del $PREFIX-probe
