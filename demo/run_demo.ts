@@ -15,7 +15,10 @@ import { topicNames } from "../kafka/topics.ts";
  *
  * With --binary every fraudstream command, the agents and the planner's own agents run from that
  * compiled executable (e.g. an unpacked release) instead of from this checkout.
+ * `deno task demo --vms` tells the operator's story on emulated VMs instead (demo/vms_demo.ts).
  */
+if (Deno.args.includes("--vms")) Deno.exit(await (await import("./vms_demo.ts")).vmsDemo());
+
 function demoFlags(): { binary?: string } {
   try {
     return parseArgs({ args: Deno.args, options: { binary: { type: "string" } }, strict: true })

@@ -24,6 +24,7 @@ run are stopped and removed.
                        --env FRAUDSTREAM_SECURITY_PROTOCOL=sasl_ssl
   --ssh-user USER      ssh as USER (it needs root or passwordless sudo on HOST)
   --ssh-key FILE       ssh identity file
+  --ssh-config FILE    ssh client configuration for ssh and scp (ssh -F), e.g. a jump host
   --local              install on this machine instead of over ssh
   --root DIR           install under DIR instead of / and only enable the units (no daemon is
                        asked to start anything): for tests and image builds
@@ -46,6 +47,7 @@ HTTP_HOST=0.0.0.0
 EXTRA_ENV=()
 SSH_USER=""
 SSH_KEY=""
+SSH_CONFIG=""
 LOCAL=0
 ROOT=""
 UNINSTALL=0
@@ -62,6 +64,7 @@ while [[ $# -gt 0 ]]; do
   --env) need_value "$@"; EXTRA_ENV+=("$2"); shift 2 ;;
   --ssh-user) need_value "$@"; SSH_USER=$2; shift 2 ;;
   --ssh-key) need_value "$@"; SSH_KEY=$2; shift 2 ;;
+  --ssh-config) need_value "$@"; SSH_CONFIG=$2; shift 2 ;;
   --root) need_value "$@"; ROOT=$2; shift 2 ;;
   --local) LOCAL=1; shift ;;
   --uninstall) UNINSTALL=1; shift ;;
@@ -108,6 +111,7 @@ fi
 if [[ $LOCAL == 0 ]]; then
   SSH_OPTS=(-o BatchMode=yes -o ConnectTimeout=10)
   [[ -z $SSH_KEY ]] || SSH_OPTS+=(-i "$SSH_KEY")
+  [[ -z $SSH_CONFIG ]] || SSH_OPTS+=(-F "$SSH_CONFIG")
   DEST=${SSH_USER:+$SSH_USER@}$HOST
   err=$(mktemp)
   if ! arch=$(ssh "${SSH_OPTS[@]}" "$DEST" uname -m 2>"$err"); then

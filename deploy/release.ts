@@ -127,41 +127,54 @@ export async function packRelease(inputs: ReleaseInputs): Promise<string> {
     );
     await Deno.chmod(`${stage}/${name}/${SHA256SUMS}`, 0o644);
     // The service's dynamic user must read the unpacked tree, whatever the builder's umask.
-    for (const dir of [name, `${name}/model`, `${name}/systemd`]) {
-      await Deno.chmod(`${stage}/${dir}`, 0o755);
-    }
+    await chmodDirs(`${stage}/${name}`);
     const tarball = `${inputs.outDir}/${name}.tar.gz`;
-    const partial = `${stage}/${name}.tar.gz`;
-    // Fixed owner, order and mtime: the same inputs give the same tarball on any machine.
-    const tar = await new Deno.Command("tar", {
-      args: [
-        "--create",
-        "--gzip",
-        "--file",
-        partial,
-        "--directory",
-        stage,
-        "--sort=name",
-        "--owner=0",
-        "--group=0",
-        "--numeric-owner",
-        "--mtime=@0",
-        name,
-      ],
-      env: { GZIP: "-n" },
-      stderr: "piped",
-    }).output();
-    if (!tar.success) {
-      throw new UserFacingError(`tar failed: ${new TextDecoder().decode(tar.stderr)}`);
-    }
-    await Deno.rename(partial, tarball);
+    await tarStaged(stage, name, tarball);
     return tarball;
   } finally {
     await Deno.remove(stage, { recursive: true });
   }
 }
 
-async function projectVersion(): Promise<string> {
+async function chmodDirs(dir: string): Promise<void> {
+  await Deno.chmod(dir, 0o755);
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) await chmodDirs(`${dir}/${entry.name}`);
+  }
+}
+
+/**
+ * Tars stage/name into tarball, written beside it first and renamed into place, so the output
+ * directory never holds a half-written one. Fixed owner, order and mtime: the same inputs give
+ * the same tarball on any machine.
+ */
+export async function tarStaged(stage: string, name: string, tarball: string): Promise<void> {
+  const partial = `${stage}/${name}.tar.gz`;
+  const tar = await new Deno.Command("tar", {
+    args: [
+      "--create",
+      "--gzip",
+      "--file",
+      partial,
+      "--directory",
+      stage,
+      "--sort=name",
+      "--owner=0",
+      "--group=0",
+      "--numeric-owner",
+      "--mtime=@0",
+      name,
+    ],
+    env: { GZIP: "-n" },
+    stderr: "piped",
+  }).output();
+  if (!tar.success) {
+    throw new UserFacingError(`tar failed: ${new TextDecoder().decode(tar.stderr)}`);
+  }
+  await Deno.rename(partial, tarball);
+}
+
+export async function projectVersion(): Promise<string> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
   return String(config.version);
 }

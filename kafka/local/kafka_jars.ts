@@ -41,3 +41,13 @@ export async function ensureKafkaJars(): Promise<string> {
   await Deno.rename(staging, libs);
   return libs;
 }
+
+/** `deno run -A kafka/local/kafka_jars.ts` prints the jars' directory (deploy/vmlab's broker VM). */
+if (import.meta.main) {
+  try {
+    console.log(await ensureKafkaJars());
+  } catch (err) {
+    console.error(`kafka jars: ${err instanceof Error ? err.message : err}`);
+    Deno.exit(1);
+  }
+}

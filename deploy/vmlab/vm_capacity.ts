@@ -1,0 +1,247 @@
+import { parseArgs } from "node:util";
+import { UsageError, UserFacingError } from "../../cli/usage_error.ts";
+import { ROOT } from "../compile.ts";
+import { type Lab, startLab, waitAgentsReady } from "./lab.ts";
+import { releaseForVms } from "./release_for_vms.ts";
+import { type VmRun, writeVmCapacityReport } from "./vm_capacity_report.ts";
+
+/**
+ * `deno task capacity:vms` (as root): `fraudstream capacity --agents` against agents confined to
+ * emulated VMs of a given vCPU quota, the load driver on the host and Kafka on a broker VM with
+ * the rest of the machine. One agent per VM, installed with install.sh over ssh like production.
+ *
+ * Knee per agent: one VM of each --vcpus size. Scaling: 2 .. --max-vms VMs of --scaling-vcpu
+ * (its one-VM run is shared with the knee series). Each run gets a fresh lab, so no run inherits
+ * another's topics, group or JIT-warm agents. The combined report goes to --out.
+ */
+
+const INSTALL = `${ROOT}deploy/install.sh`;
+const PARTITIONS = 6;
+
+interface Options {
+  vcpus: number[];
+  scalingVcpu: number;
+  maxVms: number;
+  memory: string;
+  brokerVcpu: number;
+  stepSeconds: number;
+  out: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        vcpus: { type: "string", default: "0.1,0.25,0.5,1" },
+        "scaling-vcpu": { type: "string", default: "0.25" },
+        "max-vms": { type: "string", default: "3" },
+        memory: { type: "string", default: "1G" },
+        "broker-vcpu": { type: "string", default: "2" },
+        "step-seconds": { type: "string", default: "20" },
+        out: { type: "string", default: "capacity-vms-report" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+    }));
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message.split("\n")[0] : String(err));
+  }
+  if (values.help) {
+    console.log([
+      "usage: deno task capacity:vms [--vcpus 0.1,0.25,0.5,1] [--scaling-vcpu 0.25] [--max-vms 3]",
+      "                              [--memory 1G] [--broker-vcpu 2] [--step-seconds 20] [--out DIR]",
+    ].join("\n"));
+    Deno.exit(0);
+  }
+  const cores = (flag: string, raw: string) => {
+    const n = Number(raw);
+    if (!(n >= 0.01)) throw new UsageError(`--${flag} ${raw}: expected cores, e.g. 0.25`);
+    return n;
+  };
+  const vcpus = values.vcpus.split(",").map((v) => cores("vcpus", v.trim()));
+  const maxVms = Number(values["max-vms"]);
+  if (!Number.isInteger(maxVms) || maxVms < 1 || maxVms > PARTITIONS) {
+    throw new UsageError(`--max-vms ${values["max-vms"]}: expected 1..${PARTITIONS}`);
+  }
+  const stepSeconds = Number(values["step-seconds"]);
+  if (!(stepSeconds >= 10)) {
+    throw new UsageError(`--step-seconds ${values["step-seconds"]}: expected at least 10`);
+  }
+  return {
+    vcpus,
+    scalingVcpu: cores("scaling-vcpu", values["scaling-vcpu"]),
+    maxVms,
+    memory: values.memory,
+    brokerVcpu: cores("broker-vcpu", values["broker-vcpu"]),
+    stepSeconds,
+    out: values.out.replace(/\/$/, ""),
+  };
+}
+
+function progress(line: string) {
+  console.error(`capacity:vms: ${line}`);
+}
+
+async function run(cmd: string, args: string[], what: string): Promise<string> {
+  const res = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();
+  if (!res.success) {
+    const err = new TextDecoder().decode(res.stderr).trim().split("\n").at(-1);
+    throw new UserFacingError(`${what} failed: ${err}`);
+  }
+  return new TextDecoder().decode(res.stdout);
+}
+
+/** `fraudstream capacity --agents` from the host, its progress lines passed through. */
+async function capacity(lab: Lab, urls: string[], dir: string, o: Options): Promise<void> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "capacity",
+      "--brokers",
+      lab.brokers,
+      "--agents",
+      urls.join(","),
+      "--step-seconds",
+      String(o.stepSeconds),
+      "--out",
+      dir,
+    ],
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  const lines: string[] = [];
+  for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
+    for (const line of chunk.split("\n").filter((l) => l.trim())) {
+      lines.push(line);
+      console.error(`  ${line}`);
+    }
+  }
+  const status = await child.status;
+  // Exit 1 with a report means no bounded step was found; the report still says why.
+  const written = await Deno.stat(`${dir}/report.json`).then(() => true, () => false);
+  if (!written) {
+    throw new UserFacingError(
+      `capacity exited ${status.code} without a report: ${lines.at(-1) ?? "no output"}`,
+    );
+  }
+}
+
+async function measure(
+  vms: number,
+  vcpu: number,
+  release: string,
+  o: Options,
+): Promise<VmRun> {
+  const label = `${vms} VM${vms === 1 ? "" : "s"} of ${vcpu} vCPU`;
+  const dir = `${o.out}/runs/vms${vms}-vcpu${vcpu}`;
+  progress(`${label}: starting the lab`);
+  const lab = current = await startLab({
+    vms,
+    vcpu,
+    memory: o.memory,
+    broker: true,
+    brokerVcpu: o.brokerVcpu,
+  });
+  try {
+    await run(Deno.execPath(), [
+      "run",
+      "-A",
+      `${ROOT}main.ts`,
+      "topics",
+      "--brokers",
+      lab.brokers,
+      "--partitions",
+      String(PARTITIONS),
+    ], "creating the topics");
+    await Promise.all(lab.vms.map((vm) =>
+      run("bash", [
+        INSTALL,
+        vm,
+        "1",
+        "--tarball",
+        release,
+        "--brokers",
+        lab.brokers,
+        "--ssh-config",
+        lab.sshConfig,
+      ], `install.sh on ${vm}`)
+    ));
+    const urls = lab.vms.map((vm) => `http://${lab.ips[vm]}:8081`);
+    await waitAgentsReady(urls);
+    progress(`${label}: agents ready, measuring`);
+    const started = performance.now();
+    await capacity(lab, urls, dir, o);
+    const report = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
+    const m = report.measurements[0];
+    const result: VmRun = {
+      vms,
+      vcpu,
+      knee: m?.knee.rate ?? null,
+      upper: m?.knee.upper ?? null,
+      grewAt: lowestGrowing(m?.steps ?? []),
+      status: m?.knee.status ?? "none",
+      drain: m?.drain?.rate ?? null,
+      driverLimited: m?.driverLimited ?? false,
+      seconds: Math.round((performance.now() - started) / 1000),
+      report: `runs/vms${vms}-vcpu${vcpu}/report.md`,
+    };
+    progress(`${label}: knee ${result.knee?.toFixed(0) ?? "none"} tx/s (${result.status})`);
+    return result;
+  } finally {
+    current = undefined;
+    await lab.down();
+  }
+}
+
+function lowestGrowing(steps: { bounded: boolean; inputRate: number }[]): number | null {
+  const rates = steps.filter((s) => !s.bounded).map((s) => s.inputRate);
+  return rates.length ? Math.min(...rates) : null;
+}
+
+/** The lab being measured, taken down when the run is interrupted. */
+let current: Lab | undefined;
+
+async function main(argv: string[]): Promise<void> {
+  const o = parseOptions(argv);
+  const interrupted = async () => {
+    await current?.down().catch((e) => progress(`down failed: ${e.message}`));
+    Deno.exit(130);
+  };
+  Deno.addSignalListener("SIGINT", interrupted);
+  Deno.addSignalListener("SIGTERM", interrupted);
+  await Deno.mkdir(`${o.out}/runs`, { recursive: true });
+  const release = await releaseForVms(o.out);
+  progress(`release ${release} (compiled executable)`);
+  const runs: VmRun[] = [];
+  const plan: [number, number][] = o.vcpus.map((c) => [1, c]);
+  if (!o.vcpus.includes(o.scalingVcpu)) plan.push([1, o.scalingVcpu]);
+  for (let n = 2; n <= o.maxVms; n++) plan.push([n, o.scalingVcpu]);
+  for (const [vms, vcpu] of plan) runs.push(await measure(vms, vcpu, release, o));
+  await Deno.remove(release);
+  const written = await writeVmCapacityReport(o.out, {
+    runs,
+    scalingVcpu: o.scalingVcpu,
+    memory: o.memory,
+    brokerVcpu: o.brokerVcpu,
+    stepSeconds: o.stepSeconds,
+    release: "compiled executable",
+    command: ["deno", "task", "capacity:vms", ...argv],
+  });
+  console.log(written.answer);
+  console.log(`report: ${written.markdown}`);
+}
+
+if (import.meta.main) {
+  try {
+    await main(Deno.args);
+  } catch (err) {
+    console.error(
+      `capacity:vms: ${(err instanceof Error ? err.message : String(err)).split("\n")[0]}`,
+    );
+    Deno.exit(err instanceof UsageError ? 2 : 1);
+  }
+}
