@@ -160,6 +160,9 @@ function serverProperties(
     "num.partitions=1",
     "auto.create.topics.enable=false",
     `offsets.topic.replication.factor=${replication}`,
+    // The default 50 partitions of __consumer_offsets are created at the first group lookup, which
+    // takes a busy 2-core machine many seconds; a development broker needs few.
+    "offsets.topic.num.partitions=6",
     `transaction.state.log.replication.factor=${replication}`,
     `transaction.state.log.min.isr=${Math.min(2, replication)}`,
     `share.coordinator.state.topic.replication.factor=${replication}`,
@@ -273,7 +276,13 @@ async function waitUntilAnswering(
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
-      if (cluster.brokers.length === brokers.length && cluster.controller !== null) return;
+      if (cluster.brokers.length === brokers.length && cluster.controller !== null) {
+        // Ready means consumer groups work too: the first group lookup creates the offsets topic
+        // and its coordinator loads; until then every join is refused and retried with backoff,
+        // which made the first test of a fresh broker take a minute on a busy machine.
+        await admin.describeGroups(["fraudstream-local-kafka-ready"]);
+        return;
+      }
       lastError = `${cluster.brokers.length}/${brokers.length} brokers registered`;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
