@@ -1,5 +1,9 @@
 import type { Consumer, Kafka } from "kafkajs";
-import { type LabelRecord, readLabelMessage } from "../transactions/label_record.ts";
+import {
+  type LabelRecord,
+  newLabelRecord,
+  readLabelMessage,
+} from "../transactions/label_record.ts";
 import type { LabelJoin } from "./label_join.ts";
 import type { OnlineQuality } from "./online_quality.ts";
 
@@ -17,14 +21,7 @@ export class LabelFeed {
   readonly #quality: OnlineQuality;
   readonly #held = new Set<number>();
   /** Every record is read into this one: the feed allocates nothing per label. */
-  readonly #record: LabelRecord = {
-    transactionId: 0,
-    customerId: 0,
-    terminalId: 0,
-    eventTimeMs: 0,
-    fraud: 0,
-    scenario: 0,
-  };
+  readonly #record: LabelRecord = newLabelRecord();
   #consumer?: Consumer;
   labels = 0;
   watermarks = 0;

@@ -2,26 +2,17 @@ import assert from "node:assert/strict";
 import { DAY_MS, FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_COUNT } from "../features/feature_list.ts";
 import { LabelDelaySimulator } from "../features/label_delay_simulator.ts";
+import { Rng } from "../producer/prng.ts";
 import { newTransaction, type Transaction } from "../transactions/transaction.ts";
 import { LabelJoin } from "./label_join.ts";
 
 const T0 = Date.UTC(2018, 3, 1);
 const DELAY = 7 * DAY_MS;
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Transactions in event-time order over `days`, on few terminals so labels matter. */
 function history(n: number, days: number, seed: number): Transaction[] {
-  const rnd = mulberry32(seed);
+  const rng = new Rng(seed, 0);
+  const rnd = () => rng.uniform();
   return Array.from({ length: n }, () => T0 + Math.floor(rnd() * days * DAY_MS))
     .sort((a, b) => a - b)
     .map((t, i) => ({
@@ -48,7 +39,8 @@ function offline(rows: Transaction[]): Float32Array {
  * within the publisher's contract), and each transaction is scored once the join is ready.
  */
 function streamed(rows: Transaction[], labelsAhead: number, seed: number) {
-  const rnd = mulberry32(seed);
+  const rng = new Rng(seed, 1);
+  const rnd = () => rng.uniform();
   const engine = new FeatureEngine({ labelDelayMs: DELAY });
   const join = new LabelJoin(engine);
   join.setPartitions([0, 1]);

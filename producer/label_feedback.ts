@@ -3,6 +3,7 @@ import {
   encodeLabel,
   encodeWatermark,
   type LabelRecord,
+  newLabelRecord,
   WATERMARK_KEY,
 } from "../transactions/label_record.ts";
 import type { RowBatch } from "./file_reader.ts";
@@ -48,14 +49,7 @@ export class LabelFeedback {
   private eventTimeMs: Float64Array = new Float64Array(1 << 14);
   /** fraud in bit 2, scenario in bits 0-1. */
   private label: Uint8Array = new Uint8Array(1 << 14);
-  private readonly record: LabelRecord = {
-    transactionId: 0,
-    customerId: 0,
-    terminalId: 0,
-    eventTimeMs: 0,
-    fraud: 0,
-    scenario: 0,
-  };
+  private readonly record: LabelRecord = newLabelRecord();
 
   private readonly partitions: number;
   private readonly maxBytes: number;

@@ -12,6 +12,11 @@ export interface LabelRecord {
   scenario: 0 | 1 | 2 | 3;
 }
 
+/** A zeroed record for a reader or writer to fill in place (no object per label). */
+export function newLabelRecord(): LabelRecord {
+  return { transactionId: 0, customerId: 0, terminalId: 0, eventTimeMs: 0, fraud: 0, scenario: 0 };
+}
+
 export function encodeLabel(l: LabelRecord): string {
   return `{"transaction_id":${l.transactionId},"customer_id":${l.customerId},"terminal_id":${l.terminalId},"event_time_ms":${l.eventTimeMs},"fraud":${l.fraud},"scenario":${l.scenario}}`;
 }

@@ -5,6 +5,7 @@ import {
   encodeLabel,
   encodeWatermark,
   type LabelRecord,
+  newLabelRecord,
   readLabelMessage,
 } from "./label_record.ts";
 
@@ -57,14 +58,7 @@ Deno.test("the labels topic carries labels and watermarks, told apart by their f
 
 Deno.test("the fast byte reader gives what JSON.parse gives, and falls back for any other spelling", () => {
   const bytes = (s: string) => new TextEncoder().encode(s);
-  const out: LabelRecord = {
-    transactionId: 0,
-    customerId: 0,
-    terminalId: 0,
-    eventTimeMs: 0,
-    fraud: 0,
-    scenario: 0,
-  };
+  const out = newLabelRecord();
   const cases: LabelRecord[] = [
     { transactionId: 0, customerId: 0, terminalId: 0, eventTimeMs: 0, fraud: 0, scenario: 0 },
     {
