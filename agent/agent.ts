@@ -1,6 +1,7 @@
 import type { Batch, Consumer, Kafka, Producer, TopicMessages } from "kafkajs";
 import type { Logger } from "../cli/json_log.ts";
 import { errorText } from "../kafka/connection.ts";
+import { isRebalance } from "../kafka/rebalance.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
@@ -303,12 +304,19 @@ export class Agent {
         await heartbeat();
       }
     } catch (err) {
-      this.stats.errors++;
-      this.#config.log.log("error", "batch_failed", {
-        partition: batch.partition,
-        first_offset: batch.firstOffset(),
-        error: err instanceof Error ? err.message : String(err),
-      });
+      // A rebalance interrupting a batch is expected whenever agents come and go: logged as what
+      // it is, not counted as an error. Either way the batch is fetched again and state rebuilt.
+      const rebalance = isRebalance(err);
+      if (!rebalance) this.stats.errors++;
+      this.#config.log.log(
+        rebalance ? "info" : "error",
+        rebalance ? "batch_rebalanced" : "batch_failed",
+        {
+          partition: batch.partition,
+          first_offset: batch.firstOffset(),
+          error: err instanceof Error ? err.message : String(err),
+        },
+      );
       // The failed batch already went through the feature engine; rebuild before its retry.
       this.#requestRestore();
       throw err;

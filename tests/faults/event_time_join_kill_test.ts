@@ -1,3 +1,4 @@
+import assert from "node:assert/strict";
 import { freshTopics } from "../support/agent_group.ts";
 import { kafkaTest } from "../support/kafka.ts";
 import { assertMatchesOffline, JOIN_TEST_DATA, offlineScores } from "../support/offline_scores.ts";
@@ -37,6 +38,9 @@ for (const exactlyOnce of [false, true]) {
       agents[0] = await start(0);
       const sent = await producing;
       await assertMatchesOffline(prefix, group, sent, offline, agents);
+      // The kill and the restart rebalance the group: that is no error.
+      const errors = agents.flatMap((a) => a.log.filter((l) => l.includes('"level":"error"')));
+      assert.deepEqual(errors.filter((l) => /rebalanc|generation/i.test(l)), []);
     } finally {
       await producing.catch(() => {});
       await Promise.all(agents.map((a) => a.stop()));
