@@ -11,8 +11,8 @@ import type { OnlineQuality } from "./online_quality.ts";
  * Reads the whole `labels` topic, from the beginning, into the label join (terminal state and
  * watermark) and the online quality tracker. Every agent reads all of it (a group of its own,
  * never committed), so every agent holds the same terminal state whatever partitions it owns.
- * A partition the join holds (too many labels waiting, nobody waiting on it) is paused until the
- * join has applied enough of them.
+ * A partition the join holds (too many days of labels held, nobody waiting on it) is paused until
+ * the join has released enough of them.
  */
 export class LabelFeed {
   readonly #kafka: Kafka;

@@ -8,9 +8,6 @@ import { DAY_MS, type FeatureEngine } from "../features/feature_engine.ts";
  */
 export const DEFAULT_MAX_HELD_DAYS = 400;
 
-/** Days kept below the slowest partition's cutoff, for a row a little out of event-time order. */
-const RELEASE_SLACK_DAYS = 7;
-
 interface Waiter {
   needMs: number;
   resolve: () => void;
@@ -164,7 +161,7 @@ export class LabelJoin {
     for (const cutoff of this.#positions.values()) if (cutoff < slowest) slowest = cutoff;
     if (!Number.isFinite(slowest)) return;
     const held = this.#engine.terminalDaysHeld;
-    this.#engine.releaseTerminalDaysBefore(slowest - RELEASE_SLACK_DAYS);
+    this.#engine.releaseTerminalDaysBefore(slowest);
     if (held > this.#maxHeldDays && this.#engine.terminalDaysHeld <= this.#maxHeldDays) {
       this.onRelief();
     }

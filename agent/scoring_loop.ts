@@ -44,9 +44,9 @@ export interface LabelGate {
  * The agent's hot path for one fetched chunk of one partition, in two steps. `prepare` parses
  * every message into typed columns and tells which labels the chunk needs (its highest label
  * cutoff day), so the agent can wait for them before anything changes state. `score` then routes
- * rejects and duplicates to the DLQ, runs the feature engine
- * into one Float32Array, scores it with ONE model call, and builds the prediction records. Kafka
- * I/O stays outside (agent/agent.ts), so this runs the same in tests and benchmarks.
+ * rejects and duplicates to the DLQ, runs the feature engine into one Float32Array, scores it with
+ * ONE model call, and builds the prediction records. Kafka I/O stays outside (agent/agent.ts), so
+ * this runs the same in tests and benchmarks.
  */
 export class ScoringLoop {
   readonly #engine: FeatureEngine;

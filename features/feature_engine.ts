@@ -25,6 +25,12 @@ const CUSTOMER_RING = Math.max(...CUSTOMER_WINDOW_DAYS) + 1;
 const TERMINAL_SPAN = Math.max(...TERMINAL_WINDOW_DAYS);
 
 /**
+ * Terminal days kept below the ones releaseTerminalDaysBefore is told nobody reads, so that a row a
+ * little out of event-time order still finds its windows.
+ */
+const TERMINAL_RELEASE_SLACK_DAYS = 7;
+
+/**
  * A customer's day bucket holds its count in 16 bits and its amount in cents in 32 bits: 6 bytes
  * a day instead of 12, so the whole state is 31 x 6 + 8 = 194 bytes per customer. A card holder
  * does not make 65,535 transactions or spend $42.9M in one day; a bucket that would pass either
@@ -132,7 +138,7 @@ export class FeatureEngine {
    * of labelled transactions at [2 * slot] and of frauds at [2 * slot + 1]. Keyed by day rather
    * than a ring per terminal, so a window reads the same counts however far labels of later days
    * have run ahead: the state never depends on when labels arrived, only on which ones did.
-   * Days are dropped only by evictTerminalDaysBefore, once no transaction to come reads them.
+   * Days are dropped only by releaseTerminalDaysBefore, once no transaction to come reads them.
    */
   readonly #termDays = new Map<number, Uint32Array>();
   /** Slots each day array is sized for (they grow on write; reads treat a short one as zeros). */
@@ -202,7 +208,7 @@ export class FeatureEngine {
     let outcome = 0;
     if (t >= last) {
       if (day > newest) {
-        this.#advance(this.#custCount, this.#custCents, slot, CUSTOMER_RING, newest, day);
+        this.#advanceCustomer(slot, newest, day);
       }
       this.#custLast[slot] = t;
     } else if (day > newest - CUSTOMER_RING) {
@@ -249,10 +255,11 @@ export class FeatureEngine {
 
   /**
    * Drops the terminal days that no transaction with a label cutoff day at or after cutoffDay
-   * reads: call it once no transaction still to be scored has an earlier cutoff day.
+   * reads, less a week of slack: call it once no transaction still to be scored has an earlier
+   * cutoff day.
    */
   releaseTerminalDaysBefore(cutoffDay: number): void {
-    const day = cutoffDay - TERMINAL_SPAN;
+    const day = cutoffDay - TERMINAL_SPAN - TERMINAL_RELEASE_SLACK_DAYS;
     if (!(day > this.#termEvictedBefore)) return;
     this.#termEvictedBefore = day;
     for (const d of this.#termDays.keys()) if (d < day) this.#termDays.delete(d);
@@ -356,21 +363,14 @@ export class FeatureEngine {
     }
   }
 
-  /** Clears the buckets of the days after `from` up to `to` (at most the whole ring). */
-  #advance(
-    a: Uint16Array,
-    b: Uint32Array,
-    slot: number,
-    ring: number,
-    from: number,
-    to: number,
-  ): void {
-    const base = slot * ring;
-    const steps = Math.min(to - from, ring);
+  /** Clears a customer's buckets of the days after `from` up to `to` (at most the whole ring). */
+  #advanceCustomer(slot: number, from: number, to: number): void {
+    const base = slot * CUSTOMER_RING;
+    const steps = Math.min(to - from, CUSTOMER_RING);
     for (let s = 1; s <= steps; s++) {
-      const i = base + mod(from + s, ring);
-      a[i] = 0;
-      b[i] = 0;
+      const i = base + mod(from + s, CUSTOMER_RING);
+      this.#custCount[i] = 0;
+      this.#custCents[i] = 0;
     }
   }
 
@@ -510,7 +510,7 @@ export function dayOf(eventTimeMs: number): number {
   return Math.floor(eventTimeMs / DAY_MS);
 }
 
-function grow<T extends Float64Array | Int32Array | Uint32Array | Uint16Array>(
+function grow<T extends Float64Array | Uint32Array | Uint16Array>(
   a: T,
   length: number,
 ): T {

@@ -1,8 +1,6 @@
 import type { Transaction } from "../transactions/transaction.ts";
 import { DAY_MS, type FeatureEngine } from "./feature_engine.ts";
 
-const RELEASE_SLACK_DAYS = 7;
-
 /**
  * Replays history through the feature engine the way production sees it: before a transaction is
  * scored, every label it may use has been applied (applyLabel, as from the `labels` topic): the
@@ -30,9 +28,8 @@ export class LabelDelaySimulator {
   process(tx: Transaction, out: Float32Array, offset: number): void {
     const cutoff = this.#engine.labelCutoffDay(tx.eventTimeMs);
     this.deliverBefore(cutoff);
-    // Input is in event-time order: no later row reads days this one does not. A week of slack
-    // keeps the state of a mildly out-of-order row as the agent would hold it.
-    this.#engine.releaseTerminalDaysBefore(cutoff - RELEASE_SLACK_DAYS);
+    // Input is in event-time order: no later row reads the days this one does not.
+    this.#engine.releaseTerminalDaysBefore(cutoff);
     this.#engine.process(tx, out, offset);
     this.#enqueue(tx.terminalId, tx.eventTimeMs, tx.fraud);
   }

@@ -6,9 +6,8 @@ import {
   newLabelRecord,
   WATERMARK_KEY,
 } from "../transactions/label_record.ts";
+import { DAY_MS } from "../features/feature_engine.ts";
 import type { RowBatch } from "./file_reader.ts";
-
-const DAY_MS = 86_400_000;
 
 /**
  * Bytes of label records per send: below the broker's default message.max.bytes (1 MiB) for the
