@@ -17,6 +17,7 @@ export async function produceFiles(
   prefix: string,
   files: string[],
   args: string[] = [],
+  brokers?: string[],
 ): Promise<number> {
   const out = await runCli([
     "produce",
@@ -27,7 +28,7 @@ export async function produceFiles(
     ...args,
     ...files,
   ], {
-    FRAUDSTREAM_BROKERS: (await testBrokers()).join(","),
+    FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(","),
   });
   if (out.code !== 0) throw new Error(`produce failed: ${out.stderr}`);
   const done =
