@@ -1,13 +1,24 @@
 import type { PrometheusText } from "../http/prometheus.ts";
 import { bootTimeSeconds, readProcStat } from "./proc_stat.ts";
 
-const LINUX = Deno.build.os === "linux";
+/** Whether /proc describes this process: Linux, and not hidden from it by a sandbox. */
+const PROC = Deno.build.os === "linux" && readable();
+
+function readable(): boolean {
+  try {
+    readProcStat("self");
+    bootTimeSeconds();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
- * The process's start (epoch seconds): on Linux from /proc, as every Prometheus client
- * reports it; elsewhere the runtime's time origin, which is within milliseconds of it.
+ * The process's start (epoch seconds): from /proc, as every Prometheus client on Linux reports
+ * it; elsewhere the runtime's time origin, which is within milliseconds of it.
  */
-const START_TIME_S = LINUX
+const START_TIME_S = PROC
   ? bootTimeSeconds() + readProcStat("self").startAfterBootSeconds
   : performance.timeOrigin / 1000;
 
@@ -16,7 +27,7 @@ const START_TIME_S = LINUX
  * usual dashboards and alerts (CPU, memory, restarts) work on the agent and the producer.
  */
 export function addProcessMetrics(p: PrometheusText): PrometheusText {
-  if (LINUX) {
+  if (PROC) {
     p.sample(
       "process_cpu_seconds_total",
       "counter",
