@@ -32,7 +32,10 @@ export interface FleetTotals {
   scored_per_s_10s: number;
   consumed_per_s_10s: number;
   lag: number;
-  /** Percentiles do not add up across agents: the worst agent's p99 is the honest summary. */
+  /**
+   * Percentiles do not add up across agents: of /stats' recent p99s, the worst agent's is the
+   * honest summary. The fleet's own p99 comes from the /metrics histograms, summed by bucket.
+   */
   e2e_p99_ms_max: number | null;
   dlq: number;
   errors: number;
