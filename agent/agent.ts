@@ -6,6 +6,7 @@ import type { FeatureEngine } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { AgentStats } from "./agent_stats.ts";
+import type { AgentLabelsState, AgentStatsDocument } from "./stats_document.ts";
 import { LabelFeed } from "./label_feed.ts";
 import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
@@ -132,7 +133,7 @@ export class Agent {
     };
   }
 
-  statsJson() {
+  statsJson(): AgentStatsDocument {
     return this.stats.toJson({
       assigned: this.#assigned,
       labels: this.labelsJson(),
@@ -143,7 +144,7 @@ export class Agent {
   }
 
   /** The label join's state, for /stats and /readyz. */
-  labelsJson() {
+  labelsJson(): AgentLabelsState {
     const join = this.#join;
     const watermark = join.watermarkMs;
     return {

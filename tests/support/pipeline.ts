@@ -1,5 +1,6 @@
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { runCli, testBrokers } from "./kafka.ts";
+import { type AgentStatsDocument, parseAgentStats } from "../../agent/stats_document.ts";
 
 /** The end-to-end pieces tests combine: data files, the producer, agent processes, topic reads. */
 
@@ -41,7 +42,7 @@ export interface AgentProcess {
   instance: string;
   child: Deno.ChildProcess;
   log: string[];
-  stats(): Promise<Record<string, unknown> & { consumed: number; scored: number; dlq: number }>;
+  stats(): Promise<AgentStatsDocument>;
   /** SIGTERM and wait: the agent's clean stop. */
   stop(): Promise<number>;
   /** SIGKILL: a crash, nothing flushed. */
@@ -99,7 +100,7 @@ export async function startAgent(
     instance: start.instance,
     child,
     log,
-    stats: () => fetch(`${start.http}/stats`).then((r) => r.json()),
+    stats: () => fetch(`${start.http}/stats`).then((r) => r.json()).then(parseAgentStats),
     stop: async () => {
       child.kill("SIGTERM");
       return (await child.status).code;
