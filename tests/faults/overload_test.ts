@@ -87,8 +87,10 @@ Deno.test({
     let peakRss = 0;
     let peakLag = 0;
     let sampling = true;
+    let exited: Deno.CommandStatus | null = null;
+    agent.child.status.then((status) => (exited = status));
     const sampler = (async () => {
-      while (sampling) {
+      while (sampling && !exited) {
         peakRss = Math.max(peakRss, rssBytes(agent!));
         const progress = await partitionProgress(prefix, group);
         peakLag = Math.max(
@@ -105,6 +107,9 @@ Deno.test({
       "--limit",
       String(rows),
     ]);
+    const agentLog = () =>
+      agent!.log.filter((l) => !l.includes('"level":"info"')).slice(-10).join("\n");
+    assert.equal(exited, null, `the overloaded agent exited:\n${agentLog()}`);
     const liftedAt = performance.now();
     Deno.writeTextFileSync(`${cgroup}/cpu.cfs_quota_us`, "-1");
     await waitFor("the backlog drained", async () => {
@@ -163,9 +168,17 @@ async function scoredAt(agent: AgentProcess): Promise<{ scored: number; t: numbe
   return { scored: (await agent.stats()).scored, t: performance.now() };
 }
 
+/** Resident bytes of the agent process; 0 once it has exited (the test then fails on that). */
 function rssBytes(agent: AgentProcess): number {
-  const status = Deno.readTextFileSync(`/proc/${agent.child.pid}/status`);
-  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) * 1024;
+  try {
+    const status = Deno.readTextFileSync(`/proc/${agent.child.pid}/status`);
+    // An exited process not yet reaped (a zombie) has no VmRSS line.
+    const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+    return rss ? Number(rss[1]) * 1024 : 0;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return 0;
+    throw err;
+  }
 }
 
 /** Records written to the output topics. */
