@@ -17,10 +17,9 @@ Deno.test({
 }, async () => {
   const prefix = uniquePrefix("bad");
   const kafka = await testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await kafka.admin();
   await ensureTopics(admin, topicNames(prefix), { partitions: 1, replicationFactor: 1 });
-  await admin.disconnect();
+  await admin.close();
   const inputs: [string, string | null][] = [
     [GOOD, null],
     [JSON_ROW, null],
@@ -32,13 +31,12 @@ Deno.test({
     ['{"transaction_id":1', "bad_json"],
     ["9".repeat(10_000), "line_too_long"],
   ];
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
+  const output = await kafka.output();
+  await output.send([{
     topic: topicNames(prefix).transactions,
-    messages: inputs.map(([value]) => ({ key: "7", value })),
-  });
-  await producer.disconnect();
+    records: inputs.map(([value]) => ({ key: "7", value })),
+  }]);
+  await output.close();
   const agent = await startAgent(prefix, "bad");
   try {
     await waitFor("all consumed", async () => (await agent.stats()).consumed >= inputs.length);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { KafkaMessage } from "kafkajs";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { FileReader } from "../producer/file_reader.ts";
 import { decodeLabel, decodeLabelMessage, WATERMARK_KEY } from "../transactions/label_record.ts";
@@ -41,10 +40,9 @@ const lines = inputLines(files);
 
 async function freshTopics(name: string): Promise<string> {
   const prefix = uniquePrefix(name);
-  const admin = (await testKafka()).admin();
-  await admin.connect();
+  const admin = await (await testKafka()).admin();
   await ensureTopics(admin, topicNames(prefix), { partitions: 4, replicationFactor: 1 });
-  await admin.disconnect();
+  await admin.close();
   return prefix;
 }
 
@@ -119,7 +117,7 @@ Deno.test({
       repairedCustomers++;
       assert.match(m.value!.toString(), new RegExp(`^\\d+,[^,]*,-${tx.customerId},`));
     }
-    timed.push({ ts: Number(m.timestamp), eventTimeMs: tx.eventTimeMs });
+    timed.push({ ts: m.timestampMs, eventTimeMs: tx.eventTimeMs });
   }
   assert.ok(repairedCustomers > 0, "the data has negative customer ids, keyed by their abs");
 
@@ -139,7 +137,7 @@ Deno.test({
   assertWatermarksCover(records);
   for (const m of labels) {
     const label = decodeLabel(m.value!.toString())!;
-    const stamp = Number(m.timestamp);
+    const stamp = m.timestampMs;
     let lo = 0;
     let hi = timed.length;
     while (lo < hi) {
@@ -337,7 +335,7 @@ Deno.test({
     assert.equal(done.sent, 1);
     assert.match(done.why, /:3: 8 columns, expected 9 \(--strict\)$/);
     const sent = await readTopic(await testKafka(), topicNames(prefix).transactions);
-    assert.deepEqual(sent.map((m: KafkaMessage) => m.value!.toString()).sort(), [
+    assert.deepEqual(sent.map((m: ReadMessage) => m.value!.toString()).sort(), [
       row(1),
       row(2),
       row(3),

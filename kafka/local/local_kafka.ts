@@ -1,5 +1,4 @@
-import "../kafkajs_warning_filter.ts";
-import { Kafka, logLevel } from "kafkajs";
+import { createKafkaClient } from "../boundary.ts";
 import { UserFacingError } from "../../cli/usage_error.ts";
 import { ensureKafkaJars } from "./kafka_jars.ts";
 import { makeTlsMaterial, type TlsMaterial } from "./tls_material.ts";
@@ -266,28 +265,29 @@ async function waitUntilAnswering(
         );
       }
     }
-    const admin = new Kafka({
-      brokers,
-      clientId: "fraudstream-local-kafka",
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 1000,
-      retry: { retries: 0 },
-    }).admin();
     try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      if (cluster.brokers.length === brokers.length && cluster.controller !== null) {
-        // Ready means consumer groups work too: the first group lookup creates the offsets topic
-        // and its coordinator loads; until then every join is refused and retried with backoff,
-        // which made the first test of a fresh broker take a minute on a busy machine.
-        await admin.describeGroups(["fraudstream-local-kafka-ready"]);
-        return;
+      const client = await createKafkaClient({
+        brokers,
+        clientId: "fraudstream-local-kafka",
+        securityProtocol: "plaintext",
+        connectTimeoutMs: 1_000,
+      });
+      const admin = await client.admin();
+      try {
+        const count = await admin.brokerCount();
+        if (count === brokers.length) {
+          // Ready means consumer groups work too: the first group lookup creates the offsets
+          // topic and its coordinator loads; until then every join is refused and retried with
+          // backoff, which made the first test of a fresh broker take a minute on a busy machine.
+          await admin.describeGroup("fraudstream-local-kafka-ready");
+          return;
+        }
+        lastError = `${count}/${brokers.length} brokers registered`;
+      } finally {
+        await admin.close().catch(() => {});
       }
-      lastError = `${cluster.brokers.length}/${brokers.length} brokers registered`;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
-    } finally {
-      await admin.disconnect().catch(() => {});
     }
     await new Promise((r) => setTimeout(r, 300));
   }

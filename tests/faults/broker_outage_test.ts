@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createKafka } from "../../kafka/connection.ts";
+import { createKafkaClient } from "../../kafka/boundary.ts";
 import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { kafkaTest, uniquePrefix } from "../support/kafka.ts";
@@ -17,24 +17,22 @@ Deno.test({
   const kafka = await startLocalKafka();
   try {
     const prefix = uniquePrefix("outage");
-    const client = createKafka({
+    const client = await createKafkaClient({
       brokers: kafka.brokers,
       clientId: "outage-test",
       securityProtocol: "plaintext",
       connectTimeoutMs: 10_000,
     });
-    const admin = client.admin();
-    await admin.connect();
+    const admin = await client.admin();
     await ensureTopics(admin, topicNames(prefix), { partitions: 2, replicationFactor: 1 });
-    await admin.disconnect();
+    await admin.close();
     const send = async (id: number) => {
-      const producer = client.producer();
-      await producer.connect();
-      await producer.send({
+      const output = await client.output();
+      await output.send([{
         topic: topicNames(prefix).transactions,
-        messages: [{ key: "7", value: GOOD.replace(/^1,/, `${id},`) }],
-      });
-      await producer.disconnect();
+        records: [{ key: "7", value: GOOD.replace(/^1,/, `${id},`) }],
+      }]);
+      await output.close();
     };
     await send(1);
     const agent = await startAgent(prefix, "outage", [], kafka.brokers);

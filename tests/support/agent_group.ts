@@ -1,7 +1,6 @@
-import type { KafkaMessage } from "kafkajs";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { testKafka, uniquePrefix } from "./kafka.ts";
-import { inputId, multiset, readTopic } from "./pipeline.ts";
+import { inputId, multiset, type ReadMessage, readTopic } from "./pipeline.ts";
 
 /**
  * What the agent tests and the agent fault scenarios share: fresh topics, the output topics
@@ -22,10 +21,9 @@ export const AGENT_TEST_DATA = [
 
 export async function freshTopics(name: string, partitions = 4) {
   const prefix = uniquePrefix(name);
-  const admin = (await testKafka()).admin();
-  await admin.connect();
+  const admin = await (await testKafka()).admin();
   await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
-  await admin.disconnect();
+  await admin.close();
   return prefix;
 }
 
@@ -39,7 +37,7 @@ export async function outputs(prefix: string) {
 }
 
 /** Input ids as a multiset vs. prediction keys plus the ids in DLQ'd original bytes. */
-export function accountedIds(predictions: KafkaMessage[], dlq: KafkaMessage[]) {
+export function accountedIds(predictions: ReadMessage[], dlq: ReadMessage[]) {
   return multiset([
     ...predictions.map((m) => m.key!.toString()),
     ...dlq.map((m) => inputId(m.value!.toString())),
@@ -48,16 +46,12 @@ export function accountedIds(predictions: KafkaMessage[], dlq: KafkaMessage[]) {
 
 /** Sum of the group's committed offsets on the transactions topic: messages fully handled. */
 export async function groupOffsets(prefix: string, group: string): Promise<number> {
-  const admin = (await testKafka()).admin();
-  await admin.connect();
+  const admin = await (await testKafka()).admin();
   try {
-    const [t] = await admin.fetchOffsets({
-      groupId: group,
-      topics: [topicNames(prefix).transactions],
-    });
-    return t.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    const committed = await admin.committedOffsets(group, topicNames(prefix).transactions);
+    return [...committed.values()].reduce((sum, offset) => sum + Number(offset), 0);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

@@ -1,6 +1,5 @@
 import { type LocalKafka, startLocalKafka } from "../../kafka/local/local_kafka.ts";
-import { createKafka } from "../../kafka/connection.ts";
-import type { Kafka } from "kafkajs";
+import { createKafkaClient, type KafkaClient } from "../../kafka/boundary.ts";
 
 /**
  * The broker a test file talks to: the suite's shared one when tests/suite.ts started it
@@ -17,8 +16,8 @@ export async function testBrokers(): Promise<string[]> {
   return kafka.brokers;
 }
 
-export async function testKafka(clientId = "fraudstream-test"): Promise<Kafka> {
-  return createKafka({
+export async function testKafka(clientId = "fraudstream-test"): Promise<KafkaClient> {
+  return await createKafkaClient({
     brokers: await testBrokers(),
     clientId,
     securityProtocol: "plaintext",
