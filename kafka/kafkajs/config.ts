@@ -29,6 +29,22 @@ export function kafkaConfig(s: ConnectionSettings): KafkaConfig {
   return config;
 }
 
+/**
+ * kafkajs' retry settings whose waits add up to at least `budgetMs`: waits start at 300 ms and
+ * double (randomised by up to 20% down) to at most 5 s. kafkajs retries a send itself, resending
+ * only to the brokers that failed, so a leader failover within the budget costs no record.
+ */
+export function sendRetry(budgetMs: number) {
+  const initialRetryTime = 300;
+  const maxRetryTime = 5_000;
+  let retries = 0;
+  for (let wait = initialRetryTime, total = 0; total < budgetMs; retries++) {
+    total += 0.8 * wait;
+    wait = Math.min(wait * 2, maxRetryTime);
+  }
+  return { retries, initialRetryTime, maxRetryTime };
+}
+
 const TRANSIENT_NAMES = new Set([
   "KafkaJSConnectionError",
   "KafkaJSConnectionClosedError",

@@ -9,11 +9,12 @@ import type {
   TransactionalOutput,
   TransactionalOutputSettings,
 } from "../boundary/output.ts";
+import { DEFAULT_SEND_RETRY_MS } from "../boundary/output.ts";
 import type { InputBatch } from "../boundary/records.ts";
 import { type ConnectionSettings, withinConnectTimeout } from "../connection.ts";
 import { kafkajsSpeedupsInstalled } from "../kafkajs_speedups.ts";
 import { retryWithin } from "../retry_within.ts";
-import { isTransient, kafkaConfig } from "./config.ts";
+import { isTransient, kafkaConfig, sendRetry } from "./config.ts";
 import { KafkajsAdmin } from "./kafkajs_admin.ts";
 import { readKafkajsHistory } from "./kafkajs_history.ts";
 import { KafkajsInput } from "./kafkajs_input.ts";
@@ -54,7 +55,10 @@ export class KafkajsClient implements KafkaClient {
   }
 
   async output(settings: OutputSettings = {}): Promise<KafkaOutput> {
-    const producer = this.#kafka.producer(PRODUCER_OPTIONS);
+    const producer = this.#kafka.producer({
+      ...PRODUCER_OPTIONS,
+      retry: sendRetry(settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS),
+    });
     await this.#connect("connect the producer", () => producer.connect());
     return new KafkajsOutput(producer, settings);
   }
@@ -65,6 +69,7 @@ export class KafkajsClient implements KafkaClient {
       transactionalId: settings.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
+      retry: sendRetry(settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS),
     });
     await this.#connect("connect the transactional producer", () => producer.connect());
     return new KafkajsTransactionalOutput(producer, settings);
