@@ -27,9 +27,9 @@ export interface OutputSettings {
 export interface KafkaOutput {
   /**
    * Sends the records, cut by bytes into requests of at most maxRequestBytes; resolves when every
-   * one is acknowledged; retried on connection and leadership errors for sendRetryMs. The
-   * requests of one call go out at once: ordering is promised between calls (one resolved before
-   * the next starts), not within one.
+   * one is acknowledged; retried on connection and leadership errors for sendRetryMs. Records
+   * keep their order within a partition, within a call and between calls made one after the
+   * other.
    */
   send(groups: readonly TopicRecords[]): Promise<void>;
   close(): Promise<void>;

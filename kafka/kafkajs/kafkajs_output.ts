@@ -54,11 +54,10 @@ export class KafkajsOutput implements KafkaOutput {
   }
 
   async send(groups: readonly TopicRecords[]): Promise<void> {
-    await Promise.all(
-      cutByBytes(groups, this.#maxBytes).map((request) =>
-        this.#producer.sendBatch({ topicMessages: topicMessages(request), acks: -1 })
-      ),
-    );
+    // One request after the other: requests sent at once may land in either order.
+    for (const request of cutByBytes(groups, this.#maxBytes)) {
+      await this.#producer.sendBatch({ topicMessages: topicMessages(request), acks: -1 });
+    }
   }
 
   async close(): Promise<void> {
