@@ -2,10 +2,16 @@ import { type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import type { ConnectionSettings } from "../connection.ts";
 
 /**
- * The kafkajs configuration for these settings. kafkajs' own retries stay short (about 6 s) so
- * that a request fails visibly; the boundary retries transient failures on top of them within the
- * connect timeout (admin) or the send budget (output), kafka/retry_within.ts.
+ * kafkajs' retries of a connection or metadata request, under every other retry: short (about
+ * 0.6 s), so that a refused certificate or password is reported at once and a refused connection
+ * comes back to the boundary's own retry (kafka/retry_within.ts) within the connect timeout.
  */
+const CONNECT_RETRY = { retries: 2, initialRetryTime: 200, maxRetryTime: 1_000 };
+
+/** kafkajs' retries of an admin request or a consumer's fetch loop (about 6 s, its default). */
+export const REQUEST_RETRY = { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 };
+
+/** The kafkajs configuration for these settings. */
 export function kafkaConfig(s: ConnectionSettings): KafkaConfig {
   const config: KafkaConfig = {
     brokers: s.brokers,
@@ -14,7 +20,7 @@ export function kafkaConfig(s: ConnectionSettings): KafkaConfig {
     authenticationTimeout: Math.min(s.connectTimeoutMs, 10_000),
     requestTimeout: 30_000,
     logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
+    retry: CONNECT_RETRY,
   };
   if (s.securityProtocol === "ssl" || s.securityProtocol === "sasl_ssl") {
     config.ssl = s.caPem ? { ca: [s.caPem] } : true;
@@ -45,6 +51,8 @@ export function sendRetry(budgetMs: number) {
   return { retries, initialRetryTime, maxRetryTime };
 }
 
+const TLS_REFUSAL = /certificate|self[- ]signed|unable to verify|CERT_|wrong version number/i;
+
 const TRANSIENT_NAMES = new Set([
   "KafkaJSConnectionError",
   "KafkaJSConnectionClosedError",
@@ -63,6 +71,8 @@ const TRANSIENT_NAMES = new Set([
  */
 export function isTransient(err: unknown): boolean {
   for (let e = err as Record<string, unknown> | undefined, depth = 0; e && depth < 5; depth++) {
+    // A certificate the client refuses stays refused: kafkajs reports it as a connection error.
+    if (typeof e.message === "string" && TLS_REFUSAL.test(e.message)) return false;
     if (TRANSIENT_NAMES.has(String(e.name)) || e.retriable === true) return true;
     if (typeof e.message === "string" && /ECONNREFUSED|ECONNRESET|EHOSTUNREACH/.test(e.message)) {
       return true;

@@ -18,6 +18,8 @@ Deno.test("refused connections and leader changes are transient; bad credentials
   const wrapped = new KafkaJSNonRetriableError(refused, { cause: refused });
   assert.ok(isTransient(wrapped));
   assert.equal(isTransient(new KafkaJSSASLAuthenticationError("SASL SCRAM failed")), false);
+  const untrusted = new KafkaJSConnectionError("self-signed certificate in certificate chain");
+  assert.equal(isTransient(untrusted), false);
   // 10 MESSAGE_TOO_LARGE never goes away by itself.
   assert.equal(isTransient(createErrorFromCode(10)), false);
   // 3 UNKNOWN_TOPIC_OR_PARTITION: a restarted broker's metadata may lag behind the cluster's.

@@ -85,7 +85,7 @@ Deno.test({
     }]);
     await output.close();
     await kafka.stopNode(0);
-    // Refused connections for the first seconds: kafkajs alone gave up on them within ~2 s.
+    // Refused connections for the first seconds: the client alone gave up on them within ~2 s.
     const starting = startAgent(prefix, "late", ["--connect-timeout", "120s"], kafka.brokers);
     await new Promise((r) => setTimeout(r, 6_000));
     await kafka.restartNode(0);
