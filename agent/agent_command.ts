@@ -6,16 +6,11 @@ import { durationMs, hostPort, nonNegativeNumber, positiveInt } from "../cli/val
 import { FeatureEngine } from "../features/feature_engine.ts";
 import { DEFAULT_DUPLICATE_WINDOW } from "../transactions/duplicate_window.ts";
 import { startStatsServer } from "../http/stats_server.ts";
-import {
-  CONNECTION_FLAGS,
-  connectionSettings,
-  createKafka,
-  withinConnectTimeout,
-} from "../kafka/connection.ts";
+import { createKafkaClient } from "../kafka/boundary.ts";
+import { CONNECTION_FLAGS, connectionSettings } from "../kafka/connection.ts";
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
-import { kafkajsSpeedupsInstalled } from "../kafka/kafkajs_speedups.ts";
 
 /** How long SIGTERM may take: finish the batch, commit, leave the group. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -146,13 +141,13 @@ export const command = defineCommand({
   const model = await loadOnnxModel(flags.model ?? DEFAULT_MODEL_PATH, engine, {
     threads: positiveInt("model-threads", flags["model-threads"]),
   });
-  const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instanceId}` });
-
-  const admin = kafka.admin();
-  await withinConnectTimeout(settings, "reach Kafka", async () => {
-    await admin.connect();
-    await admin.describeCluster();
+  const client = await createKafkaClient({
+    ...settings,
+    clientId: `${settings.clientId}-${instanceId}`,
   });
+
+  // Waits for the brokers up to --connect-timeout: they may be restarting or failing over.
+  const admin = await client.admin();
   try {
     const missing = (await describeTopics(admin, Object.values(config.topics))).filter((t) =>
       t.partitions === 0
@@ -165,10 +160,10 @@ export const command = defineCommand({
       );
     }
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 
-  const agent = new Agent(kafka, config, engine, model);
+  const agent = new Agent(client, config, engine, model);
   const server = http
     ? await startStatsServer(http, {
       healthy: () => true,
@@ -189,7 +184,7 @@ export const command = defineCommand({
     model: { name: model.name, version: model.version, threshold: model.threshold },
     exactly_once: config.exactlyOnce,
     label_wait_ms: config.labelWaitMs,
-    kafkajs_speedups: kafkajsSpeedupsInstalled,
+    kafka: client.details,
     http: server?.url ?? null,
   });
 

@@ -1,5 +1,3 @@
-import "./kafkajs_warning_filter.ts";
-import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from "kafkajs";
 import type { FlagSpecs, ParsedFlags } from "../cli/flags.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { durationMs } from "../cli/values.ts";
@@ -144,34 +142,6 @@ async function readPassword(
   throw new UsageError(
     "SASL needs a password: set FRAUDSTREAM_SASL_PASSWORD or --sasl-password-file",
   );
-}
-
-/** The kafkajs configuration for these settings, with bounded retries so failures surface. */
-export function kafkaConfig(s: ConnectionSettings, clientIdSuffix = ""): KafkaConfig {
-  const config: KafkaConfig = {
-    brokers: s.brokers,
-    clientId: s.clientId + clientIdSuffix,
-    connectionTimeout: Math.min(s.connectTimeoutMs, 10_000),
-    authenticationTimeout: Math.min(s.connectTimeoutMs, 10_000),
-    requestTimeout: 30_000,
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 5, initialRetryTime: 200, maxRetryTime: 5_000 },
-  };
-  if (s.securityProtocol === "ssl" || s.securityProtocol === "sasl_ssl") {
-    config.ssl = s.caPem ? { ca: [s.caPem] } : true;
-  }
-  if (s.sasl) {
-    config.sasl = {
-      mechanism: s.sasl.mechanism,
-      username: s.sasl.username,
-      password: s.sasl.password,
-    } as SASLOptions;
-  }
-  return config;
-}
-
-export function createKafka(s: ConnectionSettings, clientIdSuffix = ""): Kafka {
-  return new Kafka(kafkaConfig(s, clientIdSuffix));
 }
 
 /**

@@ -1,5 +1,4 @@
-import "../kafkajs_warning_filter.ts";
-import { Kafka, logLevel } from "kafkajs";
+import { createKafkaClient } from "../boundary.ts";
 import { UserFacingError } from "../../cli/usage_error.ts";
 import { ensureKafkaJars } from "./kafka_jars.ts";
 import { makeTlsMaterial, type TlsMaterial } from "./tls_material.ts";
@@ -42,6 +41,8 @@ export interface LocalKafka {
   killNode(index: number): Promise<void>;
   /** Index of the node that leads the KRaft controller quorum (the active controller). */
   quorumLeader(): Promise<number>;
+  /** Per partition of a topic: the index of the node leading it, and the indexes in sync. */
+  partitionReplicas(topic: string): Promise<{ partition: number; leader: number; isr: number[] }[]>;
   /** Starts a stopped node again on the same ports and data, and waits until it answers. */
   restartNode(index: number): Promise<void>;
   stop(): Promise<void>;
@@ -138,6 +139,23 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
         const leader = /^LeaderId:\s+(\d+)/m.exec(out);
         if (!leader) throw new Error(`no LeaderId in the quorum status: ${out}`);
         return Number(leader[1]) - 1;
+      },
+      partitionReplicas: async (topic: string) => {
+        const up = brokers.filter((_, i) => children[i]);
+        const out = await runJava(libs, dir, "org.apache.kafka.tools.TopicCommand", [
+          "--bootstrap-server",
+          up.join(","),
+          "--describe",
+          "--topic",
+          topic,
+        ]);
+        // "Topic: t  Partition: 0  Leader: 2  Replicas: 2,3,1  Isr: 2,3,1 ..."; node ids are 1-based.
+        return [...out.matchAll(/Partition: (\d+)\s+Leader: (-?\d+)\s+Replicas: \S+\s+Isr: (\S*)/g)]
+          .map((m) => ({
+            partition: Number(m[1]),
+            leader: Number(m[2]) - 1,
+            isr: m[3].split(",").filter((x) => x !== "").map((x) => Number(x) - 1),
+          }));
       },
       restartNode: async (i: number) => {
         if (children[i]) return;
@@ -296,28 +314,29 @@ async function waitUntilAnswering(
         );
       }
     }
-    const admin = new Kafka({
-      brokers,
-      clientId: "fraudstream-local-kafka",
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 1000,
-      retry: { retries: 0 },
-    }).admin();
     try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      if (cluster.brokers.length === brokers.length && cluster.controller !== null) {
-        // Ready means consumer groups work too: the first group lookup creates the offsets topic
-        // and its coordinator loads; until then every join is refused and retried with backoff,
-        // which made the first test of a fresh broker take a minute on a busy machine.
-        await admin.describeGroups(["fraudstream-local-kafka-ready"]);
-        return;
+      const client = await createKafkaClient({
+        brokers,
+        clientId: "fraudstream-local-kafka",
+        securityProtocol: "plaintext",
+        connectTimeoutMs: 1_000,
+      });
+      const admin = await client.admin();
+      try {
+        const count = await admin.brokerCount();
+        if (count === brokers.length) {
+          // Ready means consumer groups work too: the first group lookup creates the offsets
+          // topic and its coordinator loads; until then every join is refused and retried with
+          // backoff, which made the first test of a fresh broker take a minute on a busy machine.
+          await admin.describeGroup("fraudstream-local-kafka-ready");
+          return;
+        }
+        lastError = `${count}/${brokers.length} brokers registered`;
+      } finally {
+        await admin.close().catch(() => {});
       }
-      lastError = `${cluster.brokers.length}/${brokers.length} brokers registered`;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
-    } finally {
-      await admin.disconnect().catch(() => {});
     }
     await new Promise((r) => setTimeout(r, 300));
   }
