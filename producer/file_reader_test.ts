@@ -174,6 +174,51 @@ Deno.test("reader: multi-member gzip (day files joined with cat) reads through",
   }
 });
 
+Deno.test("reader: a UTF-8 BOM at the start of a file is dropped, plain or gzipped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+    const a = "0,2019-08-22 06:51:03,0,711,70.91,24663,0,0,0";
+    const b = '{"transaction_id":1,"tx_datetime":"2019-08-22 06:51:04","customer_id":0,' +
+      '"terminal_id":7,"tx_amount":1,"tx_time_seconds":24664,"tx_fraud":0,"tx_fraud_scenario":0}';
+    const withBom = (text: string) => new Uint8Array([...bom, ...enc.encode(text)]);
+    const files: [string, Uint8Array][] = [
+      ["header.txt", withBom(`${RETROSPECTIVE_HEADER}\n${a}\n`)],
+      ["row.txt", withBom(`${a}\n`)],
+      ["rows.jsonl", withBom(`${b}\n`)],
+      ["header.txt.gz", gzipSync(withBom(`${RETROSPECTIVE_HEADER}\n${a}\n`))],
+      // The BOM split over two gzip members: the reader waits for its third byte.
+      [
+        "split.txt.gz",
+        new Uint8Array([...gzipSync(bom.subarray(0, 1)), ...gzipSync(withBom(a).subarray(1))]),
+      ],
+    ];
+    for (const [name, bytes] of files) {
+      await Deno.writeFile(join(dir, name), bytes);
+      const { rows, stats } = await readAll([join(dir, name)]);
+      assert.deepEqual(
+        rows.map((r) => [r.reason, r.line]),
+        [[null, name === "rows.jsonl" ? b : a]],
+        name,
+      );
+      assert.equal(stats.headers, name.startsWith("header") ? 1 : 0, name);
+      assert.equal(
+        stats.filesWithoutHeader,
+        name.startsWith("header") || name.endsWith("jsonl") ? 0 : 1,
+      );
+    }
+    // Only at the start of a file: elsewhere it is part of a line, and the line is rejected.
+    await Deno.writeFile(
+      join(dir, "middle.txt"),
+      new Uint8Array([...enc.encode(`${a}\n`), ...withBom(a)]),
+    );
+    const { rows } = await readAll([join(dir, "middle.txt")]);
+    assert.deepEqual(rows.map((r) => r.reason), [null, "bad_transaction_id"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("expandInputs: directories and globs in date order, files as given", async () => {
   const dir = await Deno.makeTempDir();
   try {
