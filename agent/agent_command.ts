@@ -10,6 +10,7 @@ import {
   CONNECTION_FLAGS,
   connectionSettings,
   createKafka,
+  errorText,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
@@ -194,7 +195,8 @@ export const command = defineCommand({
     config.log.log("error", "failed", { error: received.message });
     await Promise.race([agent.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000))]);
     await server?.shutdown();
-    return 1;
+    // The last line says why in words, as a start-up failure's does (e.g. a revoked credential).
+    throw new UserFacingError(`agent stopped: ${errorText(received)}`);
   }
   config.log.log("info", "stopping", { signal: received });
   const stopped = await Promise.race([
