@@ -365,6 +365,7 @@ Deno.test("reader: bad rows are counted by reason, the first ones located and ex
       "4,22/08/2019 06:51,0,711,1.5,24663,0,0,0",
       "5,2019-08-22 06:51:03,c7,711,1.5,24663,0,0,0",
       '{"transaction_id":6,"customer_id":1,"terminal_id":2,"tx_amount":"lots"}',
+      "7,2100-08-22 06:51:03,0,711,1.5,24663,0,0,0",
     ];
     const path = join(dir, "2019-08-22.txt");
     await Deno.writeTextFile(path, dayFile([ROW(0), ...bad, ROW(9)]));
@@ -381,6 +382,7 @@ Deno.test("reader: bad rows are counted by reason, the first ones located and ex
         bad_fraud: 1,
         bad_datetime: 1,
         bad_customer_id: 1,
+        implausible_time: 1,
       },
     );
     assert.deepEqual(stats.firstRejected, [
@@ -392,6 +394,8 @@ Deno.test("reader: bad rows are counted by reason, the first ones located and ex
       `${path}:8: tx_datetime "22/08/2019 06:51" is not a date and time as YYYY-MM-DD HH:MM:SS`,
       `${path}:9: customer_id "c7" is not an integer`,
       `${path}:10: tx_amount is missing or not a non-negative decimal number`,
+      `${path}:11: tx_datetime, or the data set start its tx_time_seconds implies, is not within ` +
+      "2000-01-01 .. 2099-12-31",
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
