@@ -40,13 +40,16 @@ function saslArgs(user: ScramUser, caFile: string, passwordFile: string) {
   ];
 }
 
-/** What every failure must look like: its last line says what, nothing else is noise. */
+/** What every failure must look like: its last line says what; before it only JSON log lines. */
 function assertOneClearLine(stderr: string, code: number, expected: RegExp, secrets: string[]) {
   assert.equal(code, 1, stderr);
   const lines = stderr.trimEnd().split("\n");
   assert.match(lines.at(-1)!, /^fraudstream: /, stderr);
   assert.match(lines.at(-1)!, expected, stderr);
   assert.ok(!/^\s+at /m.test(stderr), `a stack trace:\n${stderr}`);
+  for (const line of lines.slice(0, -1)) {
+    assert.doesNotThrow(() => JSON.parse(line), `not a log line: ${line}`);
+  }
   for (const s of secrets) assert.ok(!stderr.includes(s), `the secret is in the log:\n${stderr}`);
 }
 
