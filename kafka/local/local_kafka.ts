@@ -122,8 +122,8 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     const brokers = ports.map((p) => `127.0.0.1:${p.plaintext}`);
     const timeoutMs = opts.startTimeoutMs ?? 90_000;
     await waitUntilAnswering(brokers, children, dir, timeoutMs);
-    const scramConfig = (user: ScramUser, change: string[]) =>
-      runJava(libs, `${dir}/node-1`, "kafka.admin.ConfigCommand", [
+    const scramConfig = async (user: ScramUser, change: string[]) => {
+      await runJava(libs, `${dir}/node-1`, "kafka.admin.ConfigCommand", [
         "--bootstrap-server",
         brokers[0],
         "--alter",
@@ -133,6 +133,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
         user.username,
         ...change,
       ]);
+    };
     return {
       brokers,
       saslBrokers: opts.sasl ? ports.map((p) => `127.0.0.1:${p.sasl}`) : [],
