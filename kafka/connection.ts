@@ -153,7 +153,7 @@ const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE---
 /**
  * Refuses a CA file with no certificate, or with none valid at `now`. The TLS stack under kafkajs
  * (rustls, in Deno) does not check a trust anchor's dates, so an expired CA would be trusted here
- * while every other client of the cluster refuses it; the operator learns it now, in one line.
+ * while OpenSSL refuses the same chain; the operator learns it now, in one line.
  */
 export function checkCaBundle(file: string, pem: string, now = Date.now()): void {
   const certificates: X509Certificate[] = [];
