@@ -7,7 +7,7 @@ import { FeatureEngine } from "../features/feature_engine.ts";
 import { DEFAULT_DUPLICATE_WINDOW } from "../transactions/duplicate_window.ts";
 import { startStatsServer } from "../http/stats_server.ts";
 import { createKafkaClient } from "../kafka/boundary.ts";
-import { CONNECTION_FLAGS, connectionSettings } from "../kafka/connection.ts";
+import { CONNECTION_FLAGS, connectionSettings, errorText } from "../kafka/connection.ts";
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
@@ -201,7 +201,8 @@ export const command = defineCommand({
     config.log.log("error", "failed", { error: received.message });
     await Promise.race([agent.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000))]);
     await server?.shutdown();
-    return 1;
+    // The last line says why in words, as a start-up failure's does (e.g. a revoked credential).
+    throw new UserFacingError(`agent stopped: ${errorText(received)}`);
   }
   config.log.log("info", "stopping", { signal: received });
   const stopped = await Promise.race([

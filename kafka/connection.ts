@@ -1,3 +1,4 @@
+import { X509Certificate } from "node:crypto";
 import type { FlagSpecs, ParsedFlags } from "../cli/flags.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { durationMs } from "../cli/values.ts";
@@ -122,6 +123,7 @@ export async function connectionSettings(
     } catch (err) {
       throw new UserFacingError(`--ssl-ca-file ${flags["ssl-ca-file"]}: ${errorText(err)}`);
     }
+    checkCaBundle(flags["ssl-ca-file"], settings.caPem);
   }
   return settings;
 }
@@ -142,6 +144,38 @@ async function readPassword(
   throw new UsageError(
     "SASL needs a password: set FRAUDSTREAM_SASL_PASSWORD or --sasl-password-file",
   );
+}
+
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----/g;
+
+/**
+ * Refuses a CA file with no certificate, or with none valid at `now`. The TLS stack under kafkajs
+ * (rustls, in Deno) does not check a trust anchor's dates, so an expired CA would be trusted here
+ * while OpenSSL refuses the same chain; the operator learns it now, in one line.
+ */
+export function checkCaBundle(file: string, pem: string, now = Date.now()): void {
+  const certificates: X509Certificate[] = [];
+  for (const [block] of pem.matchAll(PEM_CERTIFICATE)) {
+    try {
+      certificates.push(new X509Certificate(block));
+    } catch {
+      throw new UserFacingError(`--ssl-ca-file ${file}: holds a certificate that cannot be read`);
+    }
+  }
+  if (certificates.length === 0) {
+    throw new UserFacingError(`--ssl-ca-file ${file}: no PEM certificate in it`);
+  }
+  const valid = (c: X509Certificate) =>
+    Date.parse(c.validFrom) <= now && now <= Date.parse(c.validTo);
+  if (!certificates.some(valid)) {
+    const c = certificates[0];
+    const when = now > Date.parse(c.validTo)
+      ? `expired on ${c.validTo}`
+      : `is not valid before ${c.validFrom}`;
+    throw new UserFacingError(
+      `--ssl-ca-file ${file}: its CA certificate (${c.subject.replaceAll("\n", ", ")}) ${when}`,
+    );
+  }
 }
 
 /**

@@ -31,6 +31,8 @@ Deno.test({
     ["3,2019-08-22 06:51:03,7,711,lots,24663,0,0,0", "bad_amount"],
     ['{"transaction_id":1', "bad_json"],
     ["9".repeat(10_000), "line_too_long"],
+    ["4,2100-08-22 06:51:03,7,711,70.91,24663,0,0,0", "implausible_time"],
+    ["5,1970-01-01 06:51:03,7,711,70.91,24663,0,0,0", "implausible_time"],
   ];
   const output = await kafka.output();
   await output.send([{

@@ -382,6 +382,36 @@ Deno.test({
   }
 });
 
+Deno.test({
+  name: "produce: one row dated 2100 neither moves the event-time clock nor releases labels",
+  ...kafkaTest,
+}, async () => {
+  // The repro of a label burst: one such row made every pending label due at once.
+  const dir = await Deno.makeTempDir({ prefix: "fraudstream-2100-" });
+  try {
+    const copies = files.slice(0, 3).map((f) => join(dir, f.split("/").at(-1)!));
+    for (let d = 0; d < 3; d++) {
+      const text = Deno.readTextFileSync(files[d]);
+      if (d !== 1) {
+        Deno.writeTextFileSync(copies[d], text);
+        continue;
+      }
+      // Last in its file, so it is the newest row of the send that carries it.
+      const good = text.trimEnd().split("\n").findLast((l) => /^\d+,2018-/.test(l))!;
+      Deno.writeTextFileSync(copies[d], `${text.trimEnd()}\n${good.replace(/,2018-/, ",2100-")}\n`);
+    }
+    const prefix = await freshTopics("produce-2100");
+    const out = await produce(prefix, copies);
+    assert.equal(out.code, 0, out.stderr);
+    const done = doneLog(out.stderr);
+    assert.equal(done.rejected_by.implausible_time, 1, JSON.stringify(done.rejected_by));
+    assert.equal(done.labels.published, 0, "3 days with a 7-day delay: no label is due yet");
+    assert.match(done.event_time, /^2018-04-03T/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("produce: a missing file or directory is one line and exit 1, before connecting", async () => {
   await withAbsentPath(async (absent) => {
     for (const input of [`${absent}/2019-08-22.txt`, `${absent}/days/`]) {

@@ -17,6 +17,11 @@ export interface LocalKafkaOptions {
   heap?: string;
   /** How long to wait for the cluster to answer. */
   startTimeoutMs?: number;
+  /**
+   * SASL sessions last this long (connections.max.reauth.ms): a client must authenticate again
+   * by then, so a deleted credential takes effect on open connections too, as on managed services.
+   */
+  saslSessionMs?: number;
 }
 
 export interface ScramUser {
@@ -35,6 +40,10 @@ export interface LocalKafka {
   /** SCRAM users created at format time, when started with sasl. */
   users: ScramUser[];
   dir: string;
+  /** Creates or changes a SCRAM user while the cluster runs (kafka-configs), when started with sasl. */
+  addScramUser(user: ScramUser): Promise<void>;
+  /** Deletes a SCRAM user's credential while the cluster runs: its next authentication fails. */
+  deleteScramUser(user: ScramUser): Promise<void>;
   /** Stops one node (for failover tests); its data stays. */
   stopNode(index: number): Promise<void>;
   /** SIGKILL of one node: a crash, nothing flushed or handed over; its data stays. */
@@ -92,7 +101,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
       const config = `${nodeDir}/server.properties`;
       await Deno.writeTextFile(
         config,
-        serverProperties(i + 1, nodes, ports[i], voters, nodeDir, tls),
+        serverProperties(i + 1, nodes, ports[i], voters, nodeDir, tls, opts.saslSessionMs),
       );
       await runJava(libs, nodeDir, "kafka.tools.StorageTool", [
         "format",
@@ -114,12 +123,31 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     const brokers = ports.map((p) => `127.0.0.1:${p.plaintext}`);
     const timeoutMs = opts.startTimeoutMs ?? 90_000;
     await waitUntilAnswering(brokers, children, dir, timeoutMs);
+    const scramConfig = async (user: ScramUser, change: string[]) => {
+      await runJava(libs, `${dir}/node-1`, "kafka.admin.ConfigCommand", [
+        "--bootstrap-server",
+        brokers[0],
+        "--alter",
+        "--entity-type",
+        "users",
+        "--entity-name",
+        user.username,
+        ...change,
+      ]);
+    };
     return {
       brokers,
       saslBrokers: opts.sasl ? ports.map((p) => `127.0.0.1:${p.sasl}`) : [],
       caFile: tls?.caFile,
       users: opts.sasl ? SCRAM_USERS : [],
       dir,
+      addScramUser: (user) =>
+        scramConfig(user, [
+          "--add-config",
+          `${user.mechanism.toUpperCase()}=[iterations=4096,password=${user.password}]`,
+        ]),
+      deleteScramUser: (user) =>
+        scramConfig(user, ["--delete-config", user.mechanism.toUpperCase()]),
       stopNode,
       killNode: async (i: number) => {
         const child = children[i];
@@ -177,6 +205,7 @@ function serverProperties(
   voters: string,
   nodeDir: string,
   tls: TlsMaterial | undefined,
+  saslSessionMs: number | undefined,
 ): string {
   const replication = Math.min(3, nodes);
   const listeners = [
@@ -224,6 +253,7 @@ function serverProperties(
       `ssl.keystore.password=${tls.keystorePassword}`,
       `ssl.key.password=${tls.keystorePassword}`,
     );
+    if (saslSessionMs !== undefined) lines.push(`connections.max.reauth.ms=${saslSessionMs}`);
   }
   return lines.join("\n") + "\n";
 }

@@ -56,6 +56,7 @@ export async function startAgent(
   group: string,
   args: string[] = [],
   brokers?: string[],
+  env: Record<string, string> = {},
 ): Promise<AgentProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -71,7 +72,7 @@ export async function startAgent(
       "127.0.0.1:0",
       ...args,
     ],
-    env: { FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(",") },
+    env: { FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(","), ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
