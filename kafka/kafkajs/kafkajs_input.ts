@@ -25,6 +25,10 @@ export class KafkajsInput implements KafkaInput {
   readonly #commits: CommitCoalescer;
   #consumer?: Consumer;
   #assigned: number[] = [];
+  /** Set by stop(): handlers return at their next chunk, no new batch is handed over. */
+  #stopping = false;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
   lastContactMs = 0;
   #fail!: (err: Error) => void;
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
@@ -92,24 +96,30 @@ export class KafkajsInput implements KafkaInput {
 
   async #onBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
     const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
-    if (batch.messages.length === 0) return;
+    if (batch.messages.length === 0 || this.#stopping) return;
     const partition = batch.partition;
     const commits = this.#settings.commit === "coalesced" ? this.#commits : null;
+    const stopping = () => this.#stopping;
     const control: BatchControl = {
       ack(nextOffset: bigint) {
         resolveOffset(String(nextOffset - 1n));
         commits?.schedule(partition, nextOffset);
       },
       get active() {
-        return isRunning() && !isStale();
+        return isRunning() && !isStale() && !stopping();
       },
       heartbeat,
     };
-    await handler(
-      new KafkajsBatch(batch.topic, partition, batch.messages, batch.highWatermark),
-      control,
-    );
-    if (!this.#paused.has(partition) && control.active) resolveOffset(batch.lastOffset());
+    this.#inFlight++;
+    try {
+      await handler(
+        new KafkajsBatch(batch.topic, partition, batch.messages, batch.highWatermark),
+        control,
+      );
+      if (!this.#paused.has(partition) && control.active) resolveOffset(batch.lastOffset());
+    } finally {
+      if (--this.#inFlight === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+    }
   }
 
   pause(partition: number): void {
@@ -127,9 +137,19 @@ export class KafkajsInput implements KafkaInput {
     return this.#commits.done();
   }
 
+  /**
+   * Stops fetching, lets the handlers in flight finish, commits what they acknowledged, then
+   * leaves the group. The commits go out before kafkajs' own stop: once stopped, kafkajs drops
+   * every commit without a word (its runner returns early when not running).
+   */
   async stop(): Promise<void> {
-    await this.#consumer?.stop();
+    this.#stopping = true;
+    if (this.#assigned.length) {
+      this.#consumer?.pause([{ topic: this.topic, partitions: this.#assigned }]);
+    }
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     await this.#commits.done();
+    await this.#consumer?.stop();
     await this.#consumer?.disconnect();
   }
 }
