@@ -20,6 +20,7 @@ import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
 import { dlqRecord } from "./dlq_records.ts";
 import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
+import { StateSnapshots } from "./state_snapshots.ts";
 
 export interface AgentConfig {
   group: string;
@@ -42,6 +43,8 @@ export interface AgentConfig {
    * starved VM, a long pause) is evicted and its last batches are scored again.
    */
   sessionTimeoutMs: number;
+  /** Least time between two state snapshots of a partition; 0 writes none (and loads none). */
+  snapshotIntervalMs: number;
   /** Testing only: a fixed sleep per scored chunk, to make an agent of known capacity. */
   testBatchCostMs: number;
   log: Logger;
@@ -56,9 +59,10 @@ const BROKER_SILENCE_MS = 5_000;
  * the offsets commit in one Kafka transaction).
  *
  * Customer state is rebuilt whenever the assignment changes (or a batch fails after touching
- * it): state and duplicate window are cleared, then the assigned partitions' history up to the
- * committed offsets is replayed through the same parsing and feature code before any new batch
- * is scored. An uninterrupted run and a restarted one therefore compute the same features.
+ * it): state and duplicate window are cleared, each assigned partition's newest state snapshot
+ * (agent/state_snapshots.ts) is loaded, then its history after the snapshot up to the committed
+ * offset is replayed through the same parsing and feature code before any new batch is scored.
+ * An uninterrupted run and a restarted one therefore compute the same features.
  */
 export class Agent {
   readonly stats: AgentStats;
@@ -78,6 +82,12 @@ export class Agent {
   #output?: KafkaOutput;
   #transactional?: TransactionalOutput;
   #assigned: number[] = [];
+  /** Per partition, the highest label cutoff day scored or replayed: its label join position. */
+  readonly #positions = new Map<number, number>();
+  /** Per partition, the next offset after the last chunk delivered (what a snapshot covers). */
+  readonly #delivered = new Map<number, bigint>();
+  readonly #snapshots: StateSnapshots | null;
+  #snapshotsOn = false;
   #restoring: Promise<void> = Promise.resolve();
   #restored = false;
   #inFlight = 0;
@@ -94,6 +104,15 @@ export class Agent {
     // Read by the command once the agent runs; a failure before that must not go unhandled.
     this.failed.catch(() => {});
     this.#duplicates = new DuplicateWindow(config.dedupCapacity);
+    this.#snapshots = config.snapshotIntervalMs > 0
+      ? new StateSnapshots(
+        config.topics.state,
+        config.snapshotIntervalMs,
+        engine,
+        this.#duplicates,
+        config.log,
+      )
+      : null;
     const quality = new OnlineQuality(model.threshold);
     this.#join = new LabelJoin(engine);
     this.#labels = new LabelFeed(client, config.topics.labels, this.#join, quality);
@@ -133,6 +152,13 @@ export class Agent {
       exactlyOnce: this.#config.exactlyOnce,
       engine: this.#engine.counters,
       topics: this.#config.topics,
+      snapshots: this.#snapshots && this.#snapshotsOn
+        ? {
+          interval_ms: this.#config.snapshotIntervalMs,
+          sent: this.#snapshots.sent,
+          last_error: this.#snapshots.lastError,
+        }
+        : null,
     });
   }
 
@@ -172,6 +198,20 @@ export class Agent {
       this.#output = await this.#client.output();
     }
     await this.#labels.start(`${group}.labels.${instanceId}.${crypto.randomUUID().slice(0, 8)}`);
+    if (this.#snapshots) {
+      const admin = await this.#client.admin();
+      try {
+        this.#snapshotsOn = await this.#snapshots.start(this.#client, admin);
+      } finally {
+        await admin.close();
+      }
+      if (!this.#snapshotsOn) {
+        log.log("warn", "snapshots_off", {
+          reason:
+            `no topic ${topics.state}: restores replay whole partitions (create it with fraudstream topics)`,
+        });
+      }
+    }
     const input = this.#client.input({
       group,
       topic: topics.transactions,
@@ -216,10 +256,35 @@ export class Agent {
     await input.start((batch, control) => this.#onBatch(batch, control));
   }
 
-  /** Finishes the batches in flight, commits them, leaves the group. */
+  /**
+   * Finishes the batches in flight, commits them, leaves the group; then snapshots every partition
+   * it scored, so that whoever takes them next replays nothing of what was done here.
+   */
   async stop(): Promise<void> {
+    // Leaving the group may report an empty assignment: what was scored here is known before.
+    const scored = this.#restored ? [...this.#assigned] : [];
     await Promise.all([this.#input?.stop(), this.#labels.stop()]);
-    await Promise.all([this.#output?.close(), this.#transactional?.close()]);
+    if (this.#snapshotsOn) {
+      for (const partition of scored) this.#snapshot(partition, Infinity);
+    }
+    await Promise.all([
+      this.#output?.close(),
+      this.#transactional?.close(),
+      this.#snapshots?.close(),
+    ]);
+  }
+
+  /** Captures the partition's state if a snapshot is due (always when `now` is Infinity). */
+  #snapshot(partition: number, now: number): void {
+    const next = this.#delivered.get(partition);
+    if (next === undefined || !this.#snapshots!.due(partition, now)) return;
+    this.#snapshots!.capture(
+      partition,
+      next,
+      this.#positions.get(partition) ?? -Infinity,
+      now,
+      () => this.#input?.commitsDone() ?? Promise.resolve(),
+    );
   }
 
   #labelWaitExpired(): boolean {
@@ -286,12 +351,17 @@ export class Agent {
         if (!this.#labelsReady(partition, cutoffDay)) return;
         const out = await loop.score(batch, from, to);
         this.#join.scored(partition, cutoffDay);
+        if (cutoffDay > (this.#positions.get(partition) ?? -Infinity)) {
+          this.#positions.set(partition, cutoffDay);
+        }
         if (this.#config.testBatchCostMs > 0) {
           await new Promise((r) => setTimeout(r, this.#config.testBatchCostMs));
         }
         const next = batch.offset(to - 1) + 1n;
         const dlq = out.rejects.map((r) => dlqRecord(batch, r.index, r.reason));
         await this.#deliver(batch.partition, next, out.predictions, dlq, control);
+        this.#delivered.set(partition, next);
+        if (this.#snapshotsOn) this.#snapshot(partition, performance.now());
         const stats = this.stats;
         stats.consumed.add(to - from);
         stats.scored.add(out.rows);
@@ -386,6 +456,8 @@ export class Agent {
     this.#duplicates.clear();
     const ends = new Map<number, bigint>();
     const behind: number[] = [];
+    const positions = new Map<number, number>();
+    const starts = new Map<number, bigint>();
     const admin = await this.#client.admin();
     try {
       for (const [partition, offset] of await admin.committedOffsets(group, topics.transactions)) {
@@ -396,23 +468,36 @@ export class Agent {
         const start = from > p.earliest ? from : p.earliest;
         if (partitions.includes(p.partition) && p.latest > start) behind.push(p.partition);
       }
+      if (this.#snapshotsOn) {
+        for (
+          const [partition, snapshot] of await this.#snapshots!.load(this.#client, admin, ends)
+        ) {
+          this.#snapshots!.apply(snapshot);
+          positions.set(partition, snapshot.position);
+          starts.set(partition, snapshot.nextOffset);
+        }
+      }
     } finally {
       await admin.close();
     }
     const loop = this.#loops[0];
-    const positions = new Map<number, number>();
     const messages = await this.#client.readHistory(topics.transactions, ends, (batch) => {
       const cutoff = loop.replay(batch);
       if (cutoff > (positions.get(batch.partition) ?? -Infinity)) {
         positions.set(batch.partition, cutoff);
       }
-    });
+    }, starts);
     this.#join.setAssigned(positions, behind);
+    this.#positions.clear();
+    this.#delivered.clear();
+    for (const [partition, position] of positions) this.#positions.set(partition, position);
+    for (const [partition, end] of ends) this.#delivered.set(partition, end);
     const ms = Math.round(performance.now() - started);
-    this.stats.lastRestore = { partitions, messages, ms };
+    const fromSnapshot = [...starts.keys()].sort((a, b) => a - b);
+    this.stats.lastRestore = { partitions, messages, ms, from_snapshot: fromSnapshot };
     this.stats.restores++;
     this.#restored = !this.#restorePending;
-    log.log("info", "restore", { partitions, messages, ms });
+    log.log("info", "restore", { partitions, messages, ms, from_snapshot: fromSnapshot });
   }
 
   #waitForDrain(): Promise<void> {

@@ -92,6 +92,13 @@ export const command = defineCommand({
         "the group reassigns a member's partitions after this long without a heartbeat: shorter recovers sooner from a crash, but evicts a member stalled that long (6s to 300s)",
       default: "10s",
     },
+    "snapshot-interval": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "least time between two snapshots of a partition's state on the state topic, which restores start from (0: none)",
+      default: "30s",
+    },
     "log-level": {
       type: "string",
       value: "LEVEL",
@@ -127,6 +134,7 @@ export const command = defineCommand({
     dedupCapacity: positiveInt("dedup-window", flags["dedup-window"]),
     labelWaitMs: durationMs("label-wait", flags["label-wait"]),
     sessionTimeoutMs: durationMs("session-timeout", flags["session-timeout"]),
+    snapshotIntervalMs: durationMs("snapshot-interval", flags["snapshot-interval"]),
     testBatchCostMs: nonNegativeNumber("test-batch-cost-ms", flags["test-batch-cost-ms"]),
     log: jsonLogger("agent", level),
   };
@@ -149,7 +157,9 @@ export const command = defineCommand({
   // Waits for the brokers up to --connect-timeout: they may be restarting or failing over.
   const admin = await client.admin();
   try {
-    const missing = (await describeTopics(admin, Object.values(config.topics))).filter((t) =>
+    // The state topic is optional: without it restores replay whole partitions (agent/agent.ts).
+    const { state: _, ...required } = config.topics;
+    const missing = (await describeTopics(admin, Object.values(required))).filter((t) =>
       t.partitions === 0
     );
     if (missing.length) {

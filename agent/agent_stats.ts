@@ -10,6 +10,7 @@ import {
   type AgentLabelsState,
   type AgentStatsDocument,
   type RestoreReport,
+  type SnapshotsState,
 } from "./stats_document.ts";
 
 /** What /metrics shows of the label join (agent/label_join.ts). */
@@ -64,6 +65,7 @@ export class AgentStats {
       /** The feature engine's counters (FeatureEngine.counters). */
       engine: EngineCounters;
       topics: TopicNames;
+      snapshots: SnapshotsState | null;
     },
   ): AgentStatsDocument {
     const engine = extra.engine;
@@ -102,6 +104,7 @@ export class AgentStats {
       lag: { total: totalLag, partitions },
       assigned_partitions: extra.assigned,
       restore: this.lastRestore,
+      snapshots: extra.snapshots,
       labels: extra.labels,
       quality: this.quality.summary(),
     };

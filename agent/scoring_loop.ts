@@ -141,6 +141,9 @@ export class ScoringLoop {
     const tx = this.#tx;
     const rejects: Reject[] = [];
     let rows = 0;
+    // Customers are tagged with their partition (for state snapshots); no await until the last
+    // process() below, so another partition's batch cannot change the tag in between.
+    this.#engine.ownerTag = batch.partition;
     for (let m = 0; m < n; m++) {
       let reason = this.#reasons[m];
       if (reason === null) {
@@ -193,6 +196,7 @@ export class ScoringLoop {
    */
   replay(batch: InputBatch): number {
     let maxCutoff = -Infinity;
+    this.#engine.ownerTag = batch.partition;
     for (let i = 0; i < batch.length; i++) {
       if (this.#parse(batch.value(i)) !== null) continue;
       if (this.#duplicates.seen(this.#tx.transactionId, this.#tx.customerId)) continue;

@@ -18,6 +18,8 @@ export interface TopicNames {
   predictions: string;
   dlq: string;
   labels: string;
+  /** The agents' per-partition state snapshots (agent/state_snapshot.ts), compacted. */
+  state: string;
 }
 
 export function topicNames(prefix = ""): TopicNames {
@@ -26,6 +28,7 @@ export function topicNames(prefix = ""): TopicNames {
     predictions: `${prefix}predictions`,
     dlq: `${prefix}transactions.dlq`,
     labels: `${prefix}labels`,
+    state: `${prefix}state`,
   };
 }
 
@@ -60,6 +63,20 @@ export function topicSpecs(names: TopicNames, layout: TopicLayout): TopicSpec[] 
       partitions: 1,
       replicationFactor: rf,
       config: { ...minIsr, "retention.ms": String(45 * DAY_MS) },
+    },
+    {
+      // One state partition per transactions partition; compaction keeps each key's newest chunk.
+      // Segments roll every 10 minutes so the cleaner reaches superseded snapshots soon and a
+      // restore reads little more than the newest one.
+      topic: names.state,
+      partitions: layout.partitions,
+      replicationFactor: rf,
+      config: {
+        ...minIsr,
+        "cleanup.policy": "compact",
+        "segment.ms": String(10 * 60_000),
+        "min.cleanable.dirty.ratio": "0.1",
+      },
     },
   ];
 }

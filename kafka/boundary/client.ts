@@ -27,15 +27,17 @@ export interface KafkaClient {
   /** A consumer-group input; `start` joins the group. */
   input(settings: InputSettings, listener?: InputListener): KafkaInput;
   /**
-   * Reads partitions of a topic from their earliest retained offset up to (not including) the
-   * given end offsets, batch by batch in offset order per partition; resolves with the number of
-   * records read. Nothing is committed anywhere. Used to rebuild state (agent restore) and by
+   * Reads partitions of a topic from their earliest retained offset (or a given start) up to (not
+   * including) the given end offsets, batch by batch in offset order per partition; resolves with
+   * the number of records read. Nothing is committed anywhere. Used to rebuild state (agent restore) and by
    * tests to read a topic to its end.
    */
   readHistory(
     topic: string,
     ends: ReadonlyMap<number, bigint>,
     onBatch: (batch: InputBatch) => void,
+    /** Where to start instead of the earliest retained offset, per partition (a snapshot's). */
+    starts?: ReadonlyMap<number, bigint>,
   ): Promise<number>;
   /**
    * Whether an error only says the consumer group is rebalancing (a member joined or left, or

@@ -83,11 +83,12 @@ export class KafkajsClient implements KafkaClient {
     topic: string,
     ends: ReadonlyMap<number, bigint>,
     onBatch: (batch: InputBatch) => void,
+    starts?: ReadonlyMap<number, bigint>,
   ): Promise<number> {
     const admin = await this.admin() as KafkajsAdmin;
     try {
       const groupId = `${this.#settings.clientId}.history.${crypto.randomUUID().slice(0, 8)}`;
-      return await readKafkajsHistory(this.#kafka, admin, groupId, topic, ends, onBatch);
+      return await readKafkajsHistory(this.#kafka, admin, groupId, topic, ends, onBatch, starts);
     } finally {
       await admin.close();
     }

@@ -5,9 +5,9 @@ import type { KafkajsAdmin } from "./kafkajs_admin.ts";
 import { REQUEST_RETRY } from "./config.ts";
 
 /**
- * Reads partitions from their earliest retained offset up to (not including) the end offsets.
- * kafkajs only reads through a consumer group, so this uses a throwaway group that never commits
- * and is deleted afterwards. Progress is taken from kafkajs' end-of-batch event, which also
+ * Reads partitions from their earliest retained offset (or the given start) up to (not including)
+ * the end offsets. kafkajs only reads through a consumer group, so this uses a throwaway group
+ * that never commits (starts are set as its offsets before it is joined) and is deleted afterwards. Progress is taken from kafkajs' end-of-batch event, which also
  * reports the batches it does not hand over (only transaction markers or aborted records): a
  * topic written in transactions ends with a commit marker.
  */
@@ -18,13 +18,19 @@ export async function readKafkajsHistory(
   topic: string,
   ends: ReadonlyMap<number, bigint>,
   onBatch: (batch: InputBatch) => void,
+  starts: ReadonlyMap<number, bigint> = new Map(),
 ): Promise<number> {
   const pending = new Map<number, bigint>();
+  const from = new Map<number, bigint>();
   for (const p of await admin.partitionOffsets(topic)) {
     const end = ends.get(p.partition);
-    if (end !== undefined && end > p.earliest) pending.set(p.partition, end);
+    const start = starts.get(p.partition) ?? p.earliest;
+    if (end === undefined || end <= start || end <= p.earliest) continue;
+    pending.set(p.partition, end);
+    if (start > p.earliest) from.set(p.partition, start);
   }
   if (pending.size === 0) return 0;
+  if (from.size > 0) await admin.setGroupOffsets(groupId, topic, from);
   let read = 0;
   const consumer = kafka.consumer({
     groupId,
