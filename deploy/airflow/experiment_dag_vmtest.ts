@@ -50,6 +50,84 @@ Deno.test("the DAG imports cleanly and has the experiment's task graph (DagBag)"
   }
 });
 
+/** The JSON an `airflow ... -o json` command printed: its one line that is a JSON array (its
+ * log lines, e.g. a warning about graphviz, go to stdout too). */
+function jsonLine(stdout: string) {
+  const line = stdout.split("\n").find((l) => l.startsWith("["));
+  if (line === undefined) throw new Error(`no JSON in: ${stdout}`);
+  return JSON.parse(line);
+}
+
+/** An Airflow home with the DAGs folder, SQLite, and the connection and variables the DAG reads. */
+async function airflowHome(venv: string, settings: Record<string, string>) {
+  const home = await Deno.makeTempDir({ prefix: "fraudstream-airflow-" });
+  const env = {
+    AIRFLOW_HOME: home,
+    AIRFLOW__CORE__DAGS_FOLDER: `${HERE}dags`,
+    AIRFLOW__CORE__LOAD_EXAMPLES: "False",
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${home}/airflow.db`,
+    AIRFLOW_VAR_FRAUDSTREAM_WORK_DIR: `${home}/runs`,
+    AIRFLOW_VAR_FRAUDSTREAM_DENO: Deno.execPath(),
+    ...settings,
+  };
+  const migrate = await run(`${venv}/bin/airflow`, ["db", "migrate"], env);
+  assert.equal(migrate.code, 0, migrate.stderr);
+  return { home, env };
+}
+
+/** `airflow dags test` of the DAG with this conf; the run's state and each task's, and the log. */
+async function dagsTest(venv: string, env: Record<string, string>, conf: object) {
+  const test = await run(`${venv}/bin/airflow`, [
+    "dags",
+    "test",
+    "fraudstream_experiment",
+    "--conf",
+    JSON.stringify(conf),
+  ], env);
+  const log = test.stdout + test.stderr;
+  const airflow = async (args: string[]) =>
+    jsonLine((await run(`${venv}/bin/airflow`, [...args, "-o", "json"], env)).stdout);
+  const runs = await airflow(["dags", "list-runs", "fraudstream_experiment"]);
+  assert.equal(runs.length, 1, log.slice(-4000));
+  const states = await airflow([
+    "tasks",
+    "states-for-dag-run",
+    "fraudstream_experiment",
+    runs[0].run_id,
+  ]);
+  const tasks: Record<string, string> = Object.fromEntries(
+    states.map((s: { task_id: string; state: string }) => [s.task_id, s.state]),
+  );
+  return { state: runs[0].state as string, tasks, log };
+}
+
+Deno.test({
+  name: "a failed step still destroys the fleet, and the run fails",
+  ignore: Deno.uid() !== 0, // tofu destroy runs vmlab.sh down, which needs root
+  sanitizeResources: false,
+  sanitizeOps: false,
+}, async () => {
+  const venv = await airflowVenv();
+  // No MLflow: the run never gets that far. vmlab.sh refuses the subnet, so apply fails.
+  const { home, env } = await airflowHome(venv, {});
+  try {
+    const result = await dagsTest(venv, env, { vmlab_prefix: PREFIX, vmlab_subnet: "10.78" });
+    assert.deepEqual(result.tasks, {
+      create_fleet: "failed",
+      install_release: "upstream_failed",
+      measure_capacity: "upstream_failed",
+      evaluate_quality: "upstream_failed",
+      log_to_mlflow: "upstream_failed",
+      destroy_fleet: "success",
+      check_thresholds: "upstream_failed",
+    }, result.log.slice(-4000));
+    assert.equal(result.state, "failed");
+    assert.match(result.log, /--subnet 10\.78: expected A\.B\.C/);
+  } finally {
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
+});
+
 interface MlflowRun {
   info: { run_id: string; status: string };
   data: { metrics?: { key: string; value: number }[] };
@@ -62,21 +140,15 @@ Deno.test({
   sanitizeOps: false,
 }, async () => {
   const venv = await airflowVenv();
-  const home = await Deno.makeTempDir({ prefix: "fraudstream-airflow-" });
   const mlflow = await startMlflowServer();
+  const { home, env } = await airflowHome(venv, {
+    AIRFLOW_CONN_FRAUDSTREAM_MLFLOW: mlflow.uri,
+    AIRFLOW_VAR_FRAUDSTREAM_MLFLOW_EXPERIMENT: "dag-test",
+  }).catch(async (e) => {
+    await mlflow.stop();
+    throw e;
+  });
   try {
-    const env = {
-      AIRFLOW_HOME: home,
-      AIRFLOW__CORE__DAGS_FOLDER: `${HERE}dags`,
-      AIRFLOW__CORE__LOAD_EXAMPLES: "False",
-      AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: `sqlite:///${home}/airflow.db`,
-      AIRFLOW_CONN_FRAUDSTREAM_MLFLOW: mlflow.uri,
-      AIRFLOW_VAR_FRAUDSTREAM_WORK_DIR: `${home}/runs`,
-      AIRFLOW_VAR_FRAUDSTREAM_DENO: Deno.execPath(),
-      AIRFLOW_VAR_FRAUDSTREAM_MLFLOW_EXPERIMENT: "dag-test",
-    };
-    const migrate = await run(`${venv}/bin/airflow`, ["db", "migrate"], env);
-    assert.equal(migrate.code, 0, migrate.stderr);
     const conf = {
       vmlab_prefix: PREFIX,
       vmlab_subnet: "10.78.0",
@@ -93,41 +165,10 @@ Deno.test({
       min_average_precision: 0.01,
     };
     const started = performance.now();
-    const test = await run(`${venv}/bin/airflow`, [
-      "dags",
-      "test",
-      "fraudstream_experiment",
-      "--conf",
-      JSON.stringify(conf),
-    ], env);
+    const result = await dagsTest(venv, env, conf);
     console.error(`airflow dags test: ${((performance.now() - started) / 1000).toFixed(0)} s`);
-    const log = test.stdout + test.stderr;
-    await Deno.writeTextFile(`${ROOT}.cache/airflow/last-dag-test.log`, log).catch(() => {});
-
-    const runs = JSON.parse(
-      (await run(`${venv}/bin/airflow`, [
-        "dags",
-        "list-runs",
-        "fraudstream_experiment",
-        "-o",
-        "json",
-      ], env)).stdout,
-    );
-    assert.equal(runs.length, 1);
-    const states = JSON.parse(
-      (await run(`${venv}/bin/airflow`, [
-        "tasks",
-        "states-for-dag-run",
-        "fraudstream_experiment",
-        runs[0].run_id,
-        "-o",
-        "json",
-      ], env)).stdout,
-    );
-    const byTask = Object.fromEntries(
-      states.map((s: { task_id: string; state: string }) => [s.task_id, s.state]),
-    );
-    assert.deepEqual(byTask, {
+    await Deno.writeTextFile(`${ROOT}.cache/airflow/last-dag-test.log`, result.log).catch(() => {});
+    assert.deepEqual(result.tasks, {
       create_fleet: "success",
       install_release: "success",
       measure_capacity: "success",
@@ -135,8 +176,8 @@ Deno.test({
       log_to_mlflow: "success",
       destroy_fleet: "success",
       check_thresholds: "success",
-    }, log.slice(-4000));
-    assert.equal(runs[0].state, "success");
+    }, result.log.slice(-4000));
+    assert.equal(result.state, "success");
 
     // The fleet is gone, and MLflow holds one finished run with both sides and the files.
     await assert.rejects(Deno.stat(`/run/fraudstream-vmlab-${PREFIX}`));

@@ -35,6 +35,8 @@ export async function startMlflowServer(): Promise<MlflowServer> {
       "127.0.0.1",
       "--port",
       String(port),
+      "--workers",
+      "1",
       "--backend-store-uri",
       `sqlite:///${dir}/db.sqlite`,
       "--artifacts-destination",
@@ -49,14 +51,15 @@ export async function startMlflowServer(): Promise<MlflowServer> {
     await server.status;
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   };
-  const deadline = Date.now() + 120_000;
+  // Its first start on a busy machine takes minutes (it migrates the new SQLite store).
+  const deadline = Date.now() + 300_000;
   for (;;) {
     const ok = await fetch(`${uri}/api/2.0/mlflow/experiments/search?max_results=1`)
       .then(async (r) => (await r.body?.cancel(), r.ok), () => false);
     if (ok) return { uri, stop };
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`mlflow server did not answer on ${uri} within 120 s`);
+      throw new Error(`mlflow server did not answer on ${uri} within 300 s`);
     }
     await new Promise((r) => setTimeout(r, 500));
   }

@@ -45,7 +45,9 @@ def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path = REPO) 
     for line in proc.stderr.splitlines():
         log.info("  %s", line)
     if proc.returncode != 0:
-        last = (proc.stderr.strip() or proc.stdout.strip() or "no output").splitlines()[-1]
+        # The last line that says something (tofu frames its errors in box-drawing lines).
+        lines = [line.strip("│╵╷ ") for line in (proc.stderr.strip() or proc.stdout).splitlines()]
+        last = next((line for line in reversed(lines) if line), "no output")
         raise StepError(f"{Path(cmd[0]).name} {cmd[1] if len(cmd) > 1 else ''} exited {proc.returncode}: {last}")
     return proc.stdout
 
