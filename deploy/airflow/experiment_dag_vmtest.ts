@@ -122,7 +122,7 @@ Deno.test({
       check_thresholds: "upstream_failed",
     }, result.log.slice(-4000));
     assert.equal(result.state, "failed");
-    assert.match(result.log, /--subnet 10\.78: expected A\.B\.C/);
+    assert.match(result.log, /vmlab: --subnet 10\.78: expected/);
   } finally {
     await Deno.remove(home, { recursive: true }).catch(() => {});
   }
