@@ -156,7 +156,7 @@ Deno.test({
       vcpu: 0.5,
       agents_per_vm: 1,
       partitions: 4,
-      capacity_flags: "--step-seconds 8 --settle-seconds 2 --drain-seconds 6 --steps 0.5,1,1.5",
+      capacity_flags: "--step-seconds 5 --settle-seconds 1 --drain-seconds 2 --steps 0.5,1",
       evaluation_data:
         "--customers 300 --terminals 600 --days 12 --start-date 2018-07-01 --seed 1042",
       burn_in_days: 6,
