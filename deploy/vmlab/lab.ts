@@ -16,6 +16,11 @@ export interface LabOptions {
   broker: boolean;
   /** CPU quota of the broker VM, in cores (vmlab's default: 1). */
   brokerVcpu?: number;
+  /** The lab's name (vmlab.sh --prefix; default $VMLAB_PREFIX, else fsvm): labs with different
+   * prefixes and subnets run side by side, and each `down` removes only its own. */
+  prefix?: string;
+  /** The lab's /24 as A.B.C (vmlab's default: 10.77.0). */
+  subnet?: string;
 }
 
 export interface Lab {
@@ -57,7 +62,10 @@ async function vmlab(
  * signal sends vmlab.sh SIGTERM, which takes down what it had started before it exits.
  */
 export async function startLab(o: LabOptions, signal?: AbortSignal): Promise<Lab> {
+  const prefix = o.prefix ?? (Deno.env.get("VMLAB_PREFIX") || "fsvm");
+  const lab = ["--prefix", prefix];
   const up = await vmlab([
+    ...lab,
     "up",
     "--vms",
     String(o.vms),
@@ -67,11 +75,12 @@ export async function startLab(o: LabOptions, signal?: AbortSignal): Promise<Lab
     o.memory,
     ...(o.broker ? ["--broker"] : []),
     ...(o.brokerVcpu ? ["--broker-vcpu", String(o.brokerVcpu)] : []),
+    ...(o.subnet ? ["--subnet", o.subnet] : []),
   ], signal);
   if (!up.ok) {
     throw new UserFacingError(up.err.split("\n").find((l) => l.startsWith("vmlab:")) ?? up.err);
   }
-  const state = "/run/fraudstream-vmlab";
+  const state = `/run/fraudstream-vmlab-${prefix}`;
   const env = parseLabEnv(await Deno.readTextFile(`${state}/lab.env`));
   const vms = env.VMLAB_VMS ? env.VMLAB_VMS.split(" ") : [];
   const ipList = env.VMLAB_VM_IPS ? env.VMLAB_VM_IPS.split(" ") : [];
@@ -99,11 +108,11 @@ export async function startLab(o: LabOptions, signal?: AbortSignal): Promise<Lab
       return out;
     },
     kill: async (vm) => {
-      const res = await vmlab(["kill", vm]);
+      const res = await vmlab([...lab, "kill", vm]);
       if (!res.ok) throw new Error(res.err);
     },
     down: async () => {
-      const res = await vmlab(["down"]);
+      const res = await vmlab([...lab, "down"]);
       if (!res.ok) throw new Error(res.err);
     },
   };

@@ -35,3 +35,18 @@ export async function releaseForVms(
   }
   return tarball;
 }
+
+// `deno run -A deploy/vmlab/release_for_vms.ts OUT_DIR` prints the tarball's path, for tools
+// outside Deno (the Airflow DAG in deploy/airflow/).
+if (import.meta.main) {
+  if (Deno.args.length !== 1) {
+    console.error("usage: release_for_vms.ts OUT_DIR");
+    Deno.exit(2);
+  }
+  try {
+    console.log(await releaseForVms(Deno.args[0], (line) => console.error(line)));
+  } catch (e) {
+    console.error(`release_for_vms: ${e instanceof Error ? e.message : e}`);
+    Deno.exit(1);
+  }
+}

@@ -8,12 +8,12 @@ set -euo pipefail
 
 usage() {
   cat <<'EOF'
-usage: vmlab.sh up [--vms N] [--vcpu C] [--memory SIZE] [--broker] [options]
-       vmlab.sh run [up options] -- COMMAND [ARG...]
-       vmlab.sh ssh VM [COMMAND...]
-       vmlab.sh kill VM
-       vmlab.sh status
-       vmlab.sh down
+usage: vmlab.sh [--prefix P] up [--vms N] [--vcpu C] [--memory SIZE] [--broker] [options]
+       vmlab.sh [--prefix P] run [up options] -- COMMAND [ARG...]
+       vmlab.sh [--prefix P] ssh VM [COMMAND...]
+       vmlab.sh [--prefix P] kill VM
+       vmlab.sh [--prefix P] status
+       vmlab.sh [--prefix P] down
 
   up            start the lab (vm1 .. vmN, and "broker" with --broker), print where it is
   run           up, run COMMAND with VMLAB_* in its environment, then down, whatever happens
@@ -22,6 +22,10 @@ usage: vmlab.sh up [--vms N] [--vcpu C] [--memory SIZE] [--broker] [options]
   status        the lab's VMs and whether each still runs
   down          stop every VM and remove everything the lab made, also after a crash
 
+  --prefix P            the lab's name (default $VMLAB_PREFIX, else fsvm): every namespace, link
+                        and cgroup it makes starts with P-, its state is /run/fraudstream-vmlab-P,
+                        and `down` removes only what starts with P-. Labs with different prefixes
+                        (and subnets) run side by side.
   --vms N               agent VMs (default 1)
   --vcpu C              CPU quota of each agent VM in cores, e.g. 0.25 (default 1)
   --memory SIZE         memory limit of each agent VM, e.g. 512M, 2G (default 1G)
@@ -31,8 +35,8 @@ usage: vmlab.sh up [--vms N] [--vcpu C] [--memory SIZE] [--broker] [options]
   --kafka-libs DIR      the Kafka jars (default: the project's pinned ones, fetched by Maven)
   --subnet A.B.C        the lab's /24 (default 10.77.0): host .1, broker .2, vmI .10+I
 
-The lab lives in /run/fraudstream-vmlab; `up` writes lab.env (shell variables) and ssh_config
-there, so `ssh -F /run/fraudstream-vmlab/ssh_config vm1` works as well.
+The lab lives in /run/fraudstream-vmlab-P; `up` writes lab.env (shell variables) and ssh_config
+there, so `ssh -F /run/fraudstream-vmlab-fsvm/ssh_config vm1` works as well.
 EOF
 }
 
@@ -41,12 +45,18 @@ die() { # one line, then the exit code (2: usage, 1: environment)
   exit "$1"
 }
 
-STATE=/run/fraudstream-vmlab
-# Kafka's log directory, bound into the broker VM: on the VM's tmpfs root the logs would count
-# as unreclaimable memory against the VM's limit, and a capacity run writes millions of records.
-KAFKA_DATA=/var/tmp/fraudstream-vmlab-kafka
-PREFIX=fsvm # every netns, link and cgroup the lab makes starts with it; `down` finds them by it
-BRIDGE=$PREFIX-br0
+# Every netns, link, cgroup and machine name the lab makes starts with PREFIX-; `down` finds
+# them by it. Set by --prefix or VMLAB_PREFIX (set_prefix), so that labs can run side by side.
+set_prefix() {
+  [[ $1 =~ ^[a-z][a-z0-9]{1,7}$ ]] ||
+    die 2 "--prefix $1: expected 2..8 lower-case letters or digits, starting with a letter"
+  PREFIX=$1
+  BRIDGE=$PREFIX-br0
+  STATE=/run/fraudstream-vmlab-$PREFIX
+  # Kafka's log directory, bound into the broker VM: on the VM's tmpfs root the logs would count
+  # as unreclaimable memory against the VM's limit, and a capacity run writes millions of records.
+  KAFKA_DATA=/var/tmp/fraudstream-vmlab-kafka-$PREFIX
+}
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # ------------------------------------------------------------------------------------------------
@@ -164,7 +174,7 @@ start_vm() { # NAME IP CPU_QUOTA_US MEMORY_BYTES [nspawn option...]
   # -D / --volatile=yes: the host's /usr read-only on a tmpfs root. --keep-unit and
   # --register=no: no machined or system bus here. systemd.firstboot=off: no prompt at boot.
   setsid bash -c "$join exec \"\$@\"" vm systemd-nspawn -D / --volatile=yes -b \
-    --register=no --keep-unit -M "$name" --network-namespace-path="/run/netns/$ns" \
+    --register=no --keep-unit -M "$PREFIX-$name" --hostname="$name" --network-namespace-path="/run/netns/$ns" \
     --console=read-only \
     --bind-ro="$STATE/etc-ssh:/etc/ssh" \
     --bind-ro="$STATE/sshd-sysusers.conf:/etc/sysusers.d/sshd.conf" \
@@ -476,8 +486,8 @@ cmd_down() { # everything the lab made, by its record and by name, so a crashed 
   done
   # nspawn's propagation directories of our machines (named after them).
   for name in broker $(seq -f 'vm%g' 1 50); do
-    [[ -d /run/systemd/nspawn/propagate/$name && -d $STATE/vms/$name ]] &&
-      rm -rf "/run/systemd/nspawn/propagate/$name"
+    [[ -d /run/systemd/nspawn/propagate/$PREFIX-$name ]] &&
+      rm -rf "/run/systemd/nspawn/propagate/$PREFIX-$name"
   done
   rm -rf "$STATE" "$KAFKA_DATA"
   if ((${#failed[@]})); then die 1 "down left: ${failed[*]}"; fi
@@ -497,6 +507,12 @@ cmd_status() {
   done
 }
 
+set_prefix "${VMLAB_PREFIX:-fsvm}"
+if [[ ${1:-} == --prefix ]]; then
+  [[ $# -ge 2 && -n $2 ]] || die 2 "--prefix needs a value (see vmlab.sh --help)"
+  set_prefix "$2"
+  shift 2
+fi
 [[ $# -gt 0 ]] || { usage >&2; exit 2; }
 command=$1
 shift

@@ -32,6 +32,11 @@ Deno.test("vmlab.sh refuses bad input in one line, before touching anything", as
     [["up", "--bogus"], "vmlab: unknown option --bogus (see vmlab.sh --help)"],
     [["run", "--vms", "1"], "vmlab: run needs -- COMMAND (see vmlab.sh --help)"],
     [["kill"], "vmlab: kill needs one VM name (see vmlab.sh --help)"],
+    [["--prefix"], "vmlab: --prefix needs a value (see vmlab.sh --help)"],
+    [
+      ["--prefix", "Fs-1", "down"],
+      "vmlab: --prefix Fs-1: expected 2..8 lower-case letters or digits, starting with a letter",
+    ],
   ];
   for (const [args, message] of cases) {
     const out = await vmlab(args);
@@ -45,6 +50,37 @@ Deno.test("vmlab.sh refuses to run without root", async () => {
     const out = await vmlab(command, Deno.uid() === 0);
     assert.equal(out.code, 1, command.join(" "));
     assert.match(out.stderr, /^vmlab: needs root/);
+  }
+});
+
+async function ip(args: string[]) {
+  const out = await new Deno.Command("ip", { args, stdout: "piped", stderr: "piped" }).output();
+  return { ok: out.success, stdout: new TextDecoder().decode(out.stdout) };
+}
+
+Deno.test({
+  name: "vmlab.sh down removes only what starts with its own prefix",
+  ignore: Deno.uid() !== 0, // namespaces and links need root
+}, async () => {
+  // Two labs' leftovers by name, as a crashed up leaves them; `down` of one keeps the other's.
+  for (const ns of ["fstmine-vm1", "fstother-vm1"]) {
+    await ip(["netns", "del", ns]);
+    assert.ok((await ip(["netns", "add", ns])).ok, `ip netns add ${ns}`);
+  }
+  try {
+    const down = await new Deno.Command("bash", {
+      args: [SCRIPT, "down"],
+      env: { VMLAB_PREFIX: "fstmine" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(down.code, 0, new TextDecoder().decode(down.stderr));
+    const left = (await ip(["netns", "list"])).stdout;
+    assert.doesNotMatch(left, /^fstmine-vm1\b/m);
+    assert.match(left, /^fstother-vm1\b/m);
+  } finally {
+    await ip(["netns", "del", "fstmine-vm1"]);
+    await ip(["netns", "del", "fstother-vm1"]);
   }
 });
 

@@ -11,32 +11,46 @@ import { ensureTopics, topicNames } from "../../kafka/topics.ts";
  * model/train/evaluate.py to compare with the offline scores. Flat out is the hardest case for
  * the label join: the agent scores as fast as it can while the labels arrive.
  *
+ * With --brokers, the files go to that cluster instead and the agents already running there
+ * (a fleet on VMs) score them: no broker or agent is started here. --topic-prefix then names
+ * fresh topics the fleet was pointed at, so that its earlier traffic and state are not mixed in.
+ *
  *   deno run -A model/evaluate/replay_through_agent.ts --out streamed.csv DAY_FILES...
+ *   deno run -A model/evaluate/replay_through_agent.ts --brokers B:9092 --topic-prefix eval. \
+ *     --out streamed.csv DAY_FILES...
  */
 const { values, positionals } = parseArgs({
   options: {
     out: { type: "string" },
     model: { type: "string" },
     partitions: { type: "string", default: "6" },
+    brokers: { type: "string" },
+    "topic-prefix": { type: "string", default: "" },
   },
   allowPositionals: true,
 });
 if (!values.out || positionals.length === 0) {
-  console.error("usage: replay_through_agent.ts --out FILE.csv [--model PATH] DAY_FILES...");
+  console.error(
+    "usage: replay_through_agent.ts --out FILE.csv [--model PATH | --brokers LIST " +
+      "[--topic-prefix P]] [--partitions N] DAY_FILES...",
+  );
   Deno.exit(2);
 }
 
-const kafka = await startLocalKafka();
+const kafka = values.brokers
+  ? { brokers: values.brokers.split(","), stop: () => Promise.resolve() }
+  : await startLocalKafka();
 const children: Deno.ChildProcess[] = [];
 try {
-  const env = { FRAUDSTREAM_BROKERS: kafka.brokers.join(",") };
+  const prefix = values["topic-prefix"];
+  const env = { FRAUDSTREAM_BROKERS: kafka.brokers.join(","), FRAUDSTREAM_TOPIC_PREFIX: prefix };
   const client = await createKafkaClient({
     brokers: kafka.brokers,
     clientId: "fraudstream-evaluate",
     securityProtocol: "plaintext",
     connectTimeoutMs: 10_000,
   });
-  const topics = topicNames();
+  const topics = topicNames(prefix);
   const admin = await client.admin();
   await ensureTopics(admin, topics, {
     partitions: Number(values.partitions),
@@ -52,13 +66,14 @@ try {
       stdout: "null",
       stderr,
     }).spawn();
-  const agent = run([
-    "agent",
-    "--http",
-    "127.0.0.1:0",
-    ...(values.model ? ["--model", values.model] : []),
-  ], "inherit");
-  children.push(agent);
+  if (!values.brokers) {
+    children.push(run([
+      "agent",
+      "--http",
+      "127.0.0.1:0",
+      ...(values.model ? ["--model", values.model] : []),
+    ], "inherit"));
+  }
   const started = performance.now();
   const produce = await run(["produce", "--http", "off", ...positionals], "piped").output();
   const log = new TextDecoder().decode(produce.stderr);
