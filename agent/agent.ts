@@ -10,7 +10,8 @@ import { LabelFeed } from "./label_feed.ts";
 import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
 import { readPartitionHistory } from "./partition_history.ts";
-import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
+import type { ModelSlot } from "./model_slot.ts";
+import { ScoringLoop } from "./scoring_loop.ts";
 import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 
 export interface AgentConfig {
@@ -87,7 +88,7 @@ export class Agent {
   /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
 
-  constructor(kafka: Kafka, config: AgentConfig, engine: FeatureEngine, model: BatchScorer) {
+  constructor(kafka: Kafka, config: AgentConfig, engine: FeatureEngine, model: ModelSlot) {
     this.#kafka = kafka;
     this.#config = config;
     this.#engine = engine;
@@ -105,7 +106,7 @@ export class Agent {
       config.instanceId,
       config.group,
       config.topics.transactions,
-      { name: model.name, version: model.version, threshold: model.threshold },
+      model,
       quality,
     );
   }

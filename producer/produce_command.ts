@@ -18,6 +18,7 @@ import { utcDateFlag } from "./date_flag.ts";
 import { expandInputs, FileReader, type InputProblem, type RowBatch } from "./file_reader.ts";
 import { describeRejected } from "./input_problems.ts";
 import { LabelFeedback } from "./label_feedback.ts";
+import { MLFLOW_RUN_FLAG, startRunMetrics } from "../mlflow/run_metrics.ts";
 import { ProducerStats } from "./producer_stats.ts";
 import { createPacer, type PaceSpec } from "./rate_pacer.ts";
 import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
@@ -86,6 +87,7 @@ export const command = defineCommand({
       value: "ID",
       description: "name in logs, stats and client id (default HOST-PID)",
     },
+    ...MLFLOW_RUN_FLAG,
   },
   examples: [
     "fraudstream produce --brokers 127.0.0.1:9092 --rate 400 data/",
@@ -157,6 +159,10 @@ export const command = defineCommand({
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   const progress = new Progress(stats, log, flags["label-delay"]);
+  const runMetrics = await startRunMetrics(flags["mlflow-run"], `produce.${instance}.`, () => ({
+    sent_tx_s: stats.sent.rate(10),
+    send_latency_p99_ms: stats.sendLatencyMs.summary().p99,
+  }), log);
   try {
     await withinConnectTimeout(settings, "connect the producer", () => producer.connect());
     stats.connected = true;
@@ -237,6 +243,7 @@ export const command = defineCommand({
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
+    await runMetrics?.stop();
     await disconnect(producer);
     await server?.shutdown();
   }

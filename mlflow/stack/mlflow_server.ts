@@ -45,7 +45,12 @@ export async function startMlflowServer(opts: MlflowServerOptions): Promise<Loca
       "--serve-artifacts",
     ],
     `${opts.dir}/mlflow-server.log`,
-    opts.env,
+    {
+      ...opts.env,
+      // MLflow 3 also starts a job runner (huey consumers for its GenAI features) by default: a
+      // dozen Python processes that the registry and tracking do not use, on a 2-core machine.
+      MLFLOW_SERVER_ENABLE_JOB_EXECUTION: "false",
+    },
   );
   try {
     // The first start against an empty database runs MLflow's schema migrations.

@@ -14,6 +14,8 @@ export interface MlflowStack {
   /** Where the artifacts go: s3://BUCKET/artifacts. */
   readonly artifactsDestination: string;
   readonly s3Endpoint: string;
+  /** The stack's temporary directory (the database, the bucket's files, the logs). */
+  readonly dir: string;
   /** How long the start took, for docs/measurements.md. */
   readonly startMs: number;
   stop(): Promise<void>;
@@ -70,6 +72,7 @@ export async function startMlflowStack(opts: MlflowStackOptions = {}): Promise<M
       trackingUri: server.trackingUri,
       artifactsDestination,
       s3Endpoint: s3.endpoint,
+      dir,
       startMs: Math.round(performance.now() - started),
       stop,
     };
