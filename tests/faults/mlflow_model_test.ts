@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { fetchRegisteredModel } from "../../agent/mlflow_model_source.ts";
+import { logToMlflow } from "../../capacity/mlflow_log.ts";
+import type { CapacityReport } from "../../capacity/report.ts";
 import { DEFAULT_MODEL_PATH, OnnxModel } from "../../agent/onnx_model.ts";
 import { FeatureEngine } from "../../features/feature_engine.ts";
 import { startMlflowStack } from "../../mlflow/stack/stack.ts";
@@ -28,11 +30,13 @@ import {
 /**
  * MLflow as the bank runs it (mlflow/stack/): PostgreSQL backend store, S3 artifact store
  * (s3proxy), `mlflow server` proxying the artifacts, all started here and stopped at the end.
- * The shipped model is registered with MLflow's Python client (model/train/register_model.py),
- * fetched back by version, latest and alias through the server, and then an agent started on
- * `models:/fraud@champion` follows the alias while the producer sends: it swaps to a good new
- * version between batches, refuses three bad ones, and every message is scored exactly once by
- * the version serving at the time.
+ * The shipped model is registered with MLflow's Python client (model/train/register_model.py)
+ * and fetched back by version, latest and alias through the server; the trainer logs a run that
+ * the streamed evaluation completes and promotes to `champion`; a capacity report is logged to a
+ * new run and into a given one; then an agent started on `models:/fraud@champion` follows the
+ * alias while the producer sends: it swaps to a good new version between batches, refuses three
+ * bad ones, and every message is scored exactly once by the version serving at the time, while
+ * agent and producer log their throughput series into one run (--mlflow-run).
  */
 const root = new URL("../..", import.meta.url).pathname;
 const NAME = "fraud";
@@ -175,6 +179,71 @@ Deno.test({
         assert.deepEqual(champion.bytes, await Deno.readFile(model));
       } finally {
         await Deno.remove(work, { recursive: true }).catch(() => {});
+      }
+    });
+
+    await t.step("a capacity report goes to a new run, or into the run given", async () => {
+      const dir = await Deno.makeTempDir({ prefix: "fraudstream-capacity-mlflow-" });
+      const files = {
+        dir,
+        json: `${dir}/report.json`,
+        markdown: `${dir}/report.md`,
+        chart: `${dir}/chart.svg`,
+      };
+      await Deno.writeTextFile(files.json, "{}");
+      await Deno.writeTextFile(files.markdown, "# report");
+      await Deno.writeTextFile(files.chart, "<svg/>");
+      const report = {
+        started_at: new Date().toISOString(),
+        answer: "Lag starts to grow at 400 tx/s per agent.",
+        parameters: { targets: [50, 400] },
+        per_agent: { knee: 400, upper: 460 },
+        measurements: [],
+        fleet_sizes: [{ target: 400, agents: 3 }],
+        samples: Array.from({ length: 30 }, (_, t) => ({ t, lag: t, inputRate: 1, throughput: 1 })),
+      } as unknown as CapacityReport;
+      const api = new MlflowClient(tracking, () => undefined);
+      try {
+        const fresh = await logToMlflow(tracking, report, files, () => undefined);
+        const { run: opened } = await api.call<{ run: { info: { run_id: string } } }>(
+          "POST",
+          "runs/create",
+          { experiment_id: await api.experimentId("fraudstream-dag-test"), start_time: Date.now() },
+        );
+        const given = await logToMlflow(
+          tracking,
+          report,
+          files,
+          () => undefined,
+          opened.info.run_id,
+        );
+        assert.equal(given.runId, opened.info.run_id);
+        for (const [runId, status] of [[fresh.runId, "FINISHED"], [given.runId, "RUNNING"]]) {
+          const { run: logged } = await api.call<LoggedRun & { run: { info: { status: string } } }>(
+            "GET",
+            `runs/get?run_id=${runId}`,
+          );
+          assert.equal(logged.info.status, status, "a run given is left to its owner to end");
+          assert.ok(
+            logged.data.metrics.some((m) => m.key === "knee_per_agent_tx_s" && m.value === 400),
+          );
+          const { metrics: lag } = await api.call<{ metrics: unknown[] }>(
+            "GET",
+            `metrics/get-history?run_id=${runId}&metric_key=lag`,
+          );
+          assert.equal(lag.length, 30);
+          const { files: artifacts } = await api.call<{ files: { path: string }[] }>(
+            "GET",
+            `artifacts/list?run_id=${runId}`,
+          );
+          assert.deepEqual(artifacts.map((f) => f.path).sort(), [
+            "chart.svg",
+            "report.json",
+            "report.md",
+          ]);
+        }
+      } finally {
+        await Deno.remove(dir, { recursive: true });
       }
     });
 
