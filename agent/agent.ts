@@ -6,6 +6,7 @@ import type { FeatureEngine } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { AgentStats } from "./agent_stats.ts";
+import type { AgentLabelsState, AgentStatsDocument } from "./stats_document.ts";
 import { LabelFeed } from "./label_feed.ts";
 import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
@@ -29,6 +30,12 @@ export interface AgentConfig {
    * scored with the labels at hand (and marked stale); 0 never waits.
    */
   labelWaitMs: number;
+  /**
+   * Heartbeat silence after which the group reassigns this member's partitions. A crashed agent's
+   * partitions score nothing until then; a live agent that cannot heartbeat for that long (a
+   * starved VM, a long pause) is evicted and its last batches are scored again.
+   */
+  sessionTimeoutMs: number;
   /** Testing only: a fixed sleep per scored chunk, to make an agent of known capacity. */
   testBatchCostMs: number;
   log: Logger;
@@ -127,7 +134,7 @@ export class Agent {
     };
   }
 
-  statsJson() {
+  statsJson(): AgentStatsDocument {
     return this.stats.toJson({
       assigned: this.#assigned,
       labels: this.labelsJson(),
@@ -138,7 +145,7 @@ export class Agent {
   }
 
   /** The label join's state, for /stats and /readyz. */
-  labelsJson() {
+  labelsJson(): AgentLabelsState {
     const join = this.#join;
     const watermark = join.watermarkMs;
     return {
@@ -183,8 +190,10 @@ export class Agent {
       groupId: group,
       maxBytes: 8 << 20,
       maxBytesPerPartition: 1 << 20,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: this.#config.sessionTimeoutMs,
+      // A member learns of a rebalance from a heartbeat's answer: once a second keeps the whole
+      // group's pause short (and is well under a third of any allowed session timeout).
+      heartbeatInterval: 1_000,
       // An idle fetch returns after this long; it bounds how long SIGTERM waits for one.
       maxWaitTimeInMs: 1_000,
     });
@@ -263,10 +272,24 @@ export class Agent {
     return false;
   }
 
+  /**
+   * Waits for a state rebuild in progress, heartbeating meanwhile: kafkajs heartbeats only between
+   * batches, and a restore of a long history outlasts a short session timeout, which would evict
+   * this member and start the rebuild over on the next assignment.
+   */
+  async #restoreDone(heartbeat: () => Promise<void>): Promise<void> {
+    let done = false;
+    const restoring = this.#restoring.then(() => (done = true));
+    while (!done) {
+      await Promise.race([restoring, new Promise((r) => setTimeout(r, 1_000))]);
+      if (!done) await heartbeat();
+    }
+  }
+
   async #onBatch(
     { batch, pause, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload,
   ): Promise<void> {
-    await this.#restoring;
+    await this.#restoreDone(heartbeat);
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const loop = this.#loops.pop()!;
     this.#inFlight++;

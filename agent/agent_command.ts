@@ -99,6 +99,13 @@ export const command = defineCommand({
         "longest a partition waits for the label watermark its transactions need; then they are scored and marked labels_complete:false (0: never wait)",
       default: "10s",
     },
+    "session-timeout": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "the group reassigns a member's partitions after this long without a heartbeat: shorter recovers sooner from a crash, but evicts a member stalled that long (6s to 300s)",
+      default: "10s",
+    },
     ...MLFLOW_RUN_FLAG,
     "log-level": {
       type: "string",
@@ -134,9 +141,14 @@ export const command = defineCommand({
     concurrency: positiveInt("concurrency", flags.concurrency),
     dedupCapacity: positiveInt("dedup-window", flags["dedup-window"]),
     labelWaitMs: durationMs("label-wait", flags["label-wait"]),
+    sessionTimeoutMs: durationMs("session-timeout", flags["session-timeout"]),
     testBatchCostMs: nonNegativeNumber("test-batch-cost-ms", flags["test-batch-cost-ms"]),
     log: jsonLogger("agent", level),
   };
+  // The broker's group.min/max.session.timeout.ms defaults bound it: 6 s to 5 min.
+  if (config.sessionTimeoutMs < 6_000 || config.sessionTimeoutMs > 300_000) {
+    throw new UsageError("--session-timeout must be between 6s and 300s");
+  }
   const labelDelayMs = durationMs("label-delay", flags["label-delay"]);
   if (labelDelayMs <= 0) throw new UsageError("--label-delay must be above zero");
 

@@ -1,9 +1,17 @@
 import type { EngineCounters } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { PrometheusText } from "../http/prometheus.ts";
+import { LatencyBuckets } from "../metrics/latency_buckets.ts";
 import { RateMeter } from "../metrics/rate_meter.ts";
 import { RecentHistogram } from "../metrics/recent_histogram.ts";
 import type { OnlineQuality } from "./online_quality.ts";
+import {
+  AGENT_STATS_VERSION,
+  type AgentLabelsState,
+  type AgentStatsDocument,
+  type RestoreReport,
+  type ServingModelState,
+} from "./stats_document.ts";
 
 /** What /metrics shows of the label join (agent/label_join.ts). */
 export interface LabelJoinCounters {
@@ -11,12 +19,6 @@ export interface LabelJoinCounters {
   readonly late: number;
   readonly staleScores: number;
   readonly maxStaleGapMs: number;
-}
-
-export interface RestoreReport {
-  partitions: number[];
-  messages: number;
-  ms: number;
 }
 
 /** Everything an agent counts, and its two renderings: /stats JSON and /metrics text. */
@@ -29,8 +31,12 @@ export class AgentStats {
   errors = 0;
   batches = 0;
   readonly batchSize = new RecentHistogram();
-  readonly batchLatencyMs = new RecentHistogram();
-  readonly e2eLatencyMs = new RecentHistogram();
+  /** Since start, for the /metrics histograms that add up across a fleet. */
+  readonly #batchLatencyBuckets = new LatencyBuckets();
+  readonly #e2eLatencyBuckets = new LatencyBuckets();
+  /** Recent percentiles for /stats; every observation also lands in the buckets above. */
+  readonly batchLatencyMs = new RecentHistogram({ sinceStart: this.#batchLatencyBuckets });
+  readonly e2eLatencyMs = new RecentHistogram({ sinceStart: this.#e2eLatencyBuckets });
   readonly dlqReasons = new Map<string, number>();
   /** Lag per assigned partition of the transactions topic, as of its latest batch. */
   readonly lag = new Map<number, number>();
@@ -41,7 +47,8 @@ export class AgentStats {
     readonly instance: string,
     readonly group: string,
     readonly topic: string,
-    readonly model: { name: string; version: string; threshold: number },
+    /** The serving model as /stats shows it: fixed, or live (agent/model_slot.ts). */
+    readonly model: ServingModelState | { toJSON(): ServingModelState },
     readonly quality: OnlineQuality,
   ) {}
 
@@ -54,13 +61,13 @@ export class AgentStats {
     extra: {
       assigned: number[];
       /** The label join's state (Agent.labelsJson). */
-      labels: unknown;
+      labels: AgentLabelsState;
       exactlyOnce: boolean;
       /** The feature engine's counters (FeatureEngine.counters). */
       engine: EngineCounters;
       topics: TopicNames;
     },
-  ) {
+  ): AgentStatsDocument {
     const engine = extra.engine;
     let totalLag = 0;
     const partitions = [...this.lag.entries()].filter(([p]) => extra.assigned.includes(p))
@@ -70,18 +77,18 @@ export class AgentStats {
         return { topic: this.topic, partition, lag };
       });
     return {
+      version: AGENT_STATS_VERSION,
       role: "agent",
       instance: this.instance,
       group: this.group,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      model: this.model,
+      model: "toJSON" in this.model ? this.model.toJSON() : this.model,
       exactly_once: extra.exactlyOnce,
       topics: extra.topics,
       consumed: this.consumed.total,
       scored: this.scored.total,
       dlq: this.dlq.total,
       duplicates: this.duplicates,
-      // Scored rows older than their customer's newest; too_old: beyond the 30-day window.
       out_of_order: { late: engine.outOfOrder, too_old: engine.tooOld },
       state_saturated: engine.saturated,
       dlq_reasons: Object.fromEntries(this.dlqReasons),
@@ -185,25 +192,21 @@ export class AgentStats {
       this.scored.rate(10),
       base,
     );
-    const q = (h: RecentHistogram) => {
-      const s = h.summary();
-      return { "0.5": s.p50 / 1000, "0.95": s.p95 / 1000, "0.99": s.p99 / 1000 };
-    };
-    p.summary(
+    p.latencyHistogram(
       "fraudstream_agent_batch_duration_seconds",
       "Time to score and produce one batch.",
-      q(this.batchLatencyMs),
-      this.batchLatencyMs.total,
+      this.#batchLatencyBuckets,
+      base,
     );
-    p.summary(
+    p.latencyHistogram(
       "fraudstream_agent_end_to_end_latency_seconds",
       "From the input message timestamp to its prediction.",
-      q(this.e2eLatencyMs),
-      this.e2eLatencyMs.total,
+      this.#e2eLatencyBuckets,
+      base,
     );
     for (const partition of assigned) {
       p.sample(
-        "fraudstream_agent_consumer_lag",
+        "fraudstream_agent_consumer_lag_messages",
         "gauge",
         "Messages behind the end of an assigned partition.",
         this.lag.get(partition) ?? 0,
@@ -216,7 +219,7 @@ export class AgentStats {
     }
     if (this.lastRestore) {
       p.sample(
-        "fraudstream_agent_restore_seconds",
+        "fraudstream_agent_last_restore_duration_seconds",
         "gauge",
         "Duration of the last state restore.",
         this.lastRestore.ms / 1000,
@@ -224,22 +227,23 @@ export class AgentStats {
       );
     }
     const quality = this.quality.summary();
-    if (quality.roc_auc !== null) {
-      p.sample(
-        "fraudstream_agent_online_roc_auc",
-        "gauge",
-        "ROC AUC over recently labelled predictions.",
-        quality.roc_auc,
-        base,
-      );
-    }
     p.sample(
-      "fraudstream_agent_uptime_seconds",
+      "fraudstream_agent_online_labelled_scores",
       "gauge",
-      "Seconds since start.",
-      (Date.now() - this.startedAt) / 1000,
+      "Scores whose label has come back, in the window online quality is computed over.",
+      quality.labelled,
       base,
     );
+    const ratios = [
+      ["precision", quality.precision, "Share of flagged labelled scores that were fraud."],
+      ["recall", quality.recall, "Share of labelled frauds that were flagged."],
+      ["roc_auc", quality.roc_auc, "ROC AUC of the labelled scores."],
+    ] as const;
+    for (const [name, value, help] of ratios) {
+      // Undefined until the window holds a flagged score, a fraud, and a fraud and a non-fraud.
+      if (value === null) continue;
+      p.sample(`fraudstream_agent_online_${name}_ratio`, "gauge", help, value, base);
+    }
     return p.toString();
   }
 }

@@ -1,5 +1,6 @@
 import type { BatchScorer } from "./scoring_loop.ts";
 import type { OnnxModel } from "./onnx_model.ts";
+import type { ModelRegistryState, ServingModelState } from "./stats_document.ts";
 
 /** The model a scoring loop takes for its next batch (agent/scoring_loop.ts). */
 export interface ServingModel {
@@ -7,11 +8,7 @@ export interface ServingModel {
 }
 
 /** A registry version the agent would not serve, and why. */
-export interface ModelRefusal {
-  registry_version: string;
-  reason: string;
-  at: string;
-}
+export type ModelRefusal = ModelRegistryState["refused"][number];
 
 /** Refusals kept for /stats: enough to see a pattern, bounded however long the agent runs. */
 const REFUSALS_KEPT = 10;
@@ -19,8 +16,8 @@ const REFUSALS_KEPT = 10;
 /**
  * The agent's serving model, replaced whole between batches. Each batch reads `current` once and
  * scores and labels every row with that model, so a swap never splits a batch; the model swapped
- * out is released once the runs that still hold it have ended (OnnxModel.release). Rendered in
- * /stats (JSON.stringify calls toJSON) with the serving version, the swaps and the refusals.
+ * out is released once the runs that still hold it have ended (OnnxModel.release). Its toJSON is
+ * /stats' `model`: the serving version and, for a registry model, the swaps and the refusals.
  */
 export class ModelSlot implements ServingModel {
   #current: OnnxModel;
@@ -73,26 +70,28 @@ export class ModelSlot implements ServingModel {
   }
 
   refuse(registryVersion: string, reason: string): void {
-    this.refused.push({ registry_version: registryVersion, reason, at: new Date().toISOString() });
+    this.refused.push({ version: registryVersion, reason, at: new Date().toISOString() });
     if (this.refused.length > REFUSALS_KEPT) this.refused.shift();
   }
 
   /** Whether `registryVersion` was refused already (it is not downloaded again). */
   wasRefused(registryVersion: string): boolean {
-    return this.refused.some((r) => r.registry_version === registryVersion);
+    return this.refused.some((r) => r.version === registryVersion);
   }
 
-  toJSON() {
+  /** The /stats `model` object. */
+  toJSON(): ServingModelState {
     return {
       name: this.name,
       version: this.version,
       threshold: this.threshold,
-      registry_version: this.#registryVersion,
-      source: this.#current.source,
-      swaps: this.swaps,
-      last_swap: this.lastSwap,
-      refused: this.refused,
-      poll_errors: this.pollErrors,
+      registry: this.#registryVersion === null ? null : {
+        version: this.#registryVersion,
+        swaps: this.swaps,
+        last_swap: this.lastSwap,
+        refused: this.refused,
+        poll_errors: this.pollErrors,
+      },
     };
   }
 }

@@ -28,14 +28,19 @@ Deno.test("a swap serves the new model at once and releases the old one after it
     () => old.scoreBatch(new Float32Array(engine.width), 1, new Float32Array(1)),
     "the old session is closed once the swap resolved",
   );
-  const shown = JSON.parse(JSON.stringify(slot));
-  assert.equal(shown.registry_version, "2");
-  assert.equal(shown.source, "v2");
+  const shown = slot.toJSON().registry!;
+  assert.equal(shown.version, "2");
   assert.equal(shown.swaps, 1);
-  assert.equal(shown.last_swap.load_ms, 42);
-  assert.match(shown.last_swap.from, /^1 \(/);
-  assert.match(shown.last_swap.to, /^2 \(/);
+  assert.equal(shown.last_swap!.load_ms, 42);
+  assert.match(shown.last_swap!.from, /^1 \(/);
+  assert.match(shown.last_swap!.to, /^2 \(/);
   await next.release();
+});
+
+Deno.test("a model file has no registry state", async () => {
+  const model = await open("file");
+  assert.equal(new ModelSlot(model).toJSON().registry, null);
+  await model.release();
 });
 
 Deno.test("refusals are remembered, and /stats keeps the last ten", async () => {
@@ -44,9 +49,9 @@ Deno.test("refusals are remembered, and /stats keeps the last ten", async () => 
   for (let v = 2; v <= 13; v++) slot.refuse(String(v), "its feature names differ");
   assert.ok(slot.wasRefused("13"));
   assert.ok(!slot.wasRefused("14"));
-  const shown = JSON.parse(JSON.stringify(slot));
+  const shown = slot.toJSON().registry!;
   assert.equal(shown.refused.length, 10);
-  assert.equal(shown.refused[0].registry_version, "4");
-  assert.equal(shown.registry_version, "1", "the serving model is unchanged");
+  assert.equal(shown.refused[0].version, "4");
+  assert.equal(shown.version, "1", "the serving model is unchanged");
   await model.release();
 });

@@ -1,5 +1,14 @@
 import { PendingScores } from "./pending_scores.ts";
 
+/** Precision, recall and ROC AUC over the latest labelled scores; null until defined. */
+export interface OnlineQualitySummary {
+  labelled: number;
+  frauds: number;
+  precision: number | null;
+  recall: number | null;
+  roc_auc: number | null;
+}
+
 /**
  * Online model quality once labels arrive: the agent remembers the scores it gave recently
  * (bounded), and when the label of one of those transactions comes back on the labels topic,
@@ -34,13 +43,7 @@ export class OnlineQuality {
     if (this.#filled < this.#scores.length) this.#filled++;
   }
 
-  summary(): {
-    labelled: number;
-    frauds: number;
-    precision: number | null;
-    recall: number | null;
-    roc_auc: number | null;
-  } {
+  summary(): OnlineQualitySummary {
     const n = this.#filled;
     let tp = 0, fp = 0, fn = 0, pos = 0;
     for (let i = 0; i < n; i++) {

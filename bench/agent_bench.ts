@@ -17,6 +17,7 @@ import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import "../kafka/kafkajs_warning_filter.ts";
 import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
+import { type AgentStatsDocument, parseAgentStats } from "../agent/stats_document.ts";
 
 /**
  * `deno task bench agent`: one scoring agent against the local broker.
@@ -249,7 +250,7 @@ async function agentEndToEnd(
   total: number,
   group: string,
   command?: string[],
-): Promise<{ rate: number; cpuMicrosPerTx: number; stats: Record<string, unknown> }> {
+): Promise<{ rate: number; cpuMicrosPerTx: number; stats: AgentStatsDocument }> {
   const fleet = await startOneAgent(prefix, group, command);
   const pid = fleet.pids[0];
   const admin = kafka.admin();
@@ -264,7 +265,7 @@ async function agentEndToEnd(
       if (!start && last.committed > 0) start = { ...last, cpu: processCpuSeconds(pid) };
     }
     const cpu = processCpuSeconds(pid) - start!.cpu;
-    const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+    const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json()).then(parseAgentStats);
     const scored = last.committed - start!.committed;
     return {
       rate: (scored / (last.atMs - start!.atMs)) * 1000,
@@ -294,7 +295,7 @@ async function latencyAtRate(files: string, rate: number, seconds: number) {
       files,
     ]);
     await new Promise((r) => setTimeout(r, 2000));
-    return await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+    return await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json()).then(parseAgentStats);
   } finally {
     await fleet.stop();
   }

@@ -21,6 +21,11 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
     file: "./producer_bench.ts",
     summary: "producer's highest send rate to a broker, pacing error at 50, 400 and 5,000 tx/s",
   },
+  restore: {
+    file: "./restore_bench.ts",
+    summary:
+      "a restarted agent's time to ready against 1, 7 and 30 days of partition history (restore s)",
+  },
   features: {
     file: "./features_bench.ts",
     summary: "feature engine rows/s, state bytes per customer, ONNX batch scoring rows/s",

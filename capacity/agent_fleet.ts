@@ -1,5 +1,5 @@
 import { UserFacingError } from "../cli/usage_error.ts";
-import { normalizeAgentUrl, pollAgent } from "../fleet/agent_poll.ts";
+import { normalizeAgentUrl, readAgentStats } from "../fleet/agent_poll.ts";
 import { errorText } from "../kafka/connection.ts";
 import { selfCommand } from "./self_command.ts";
 
@@ -223,8 +223,8 @@ async function stopChild(child: Child): Promise<void> {
 export interface RemoteFleet extends Fleet {
   /** Agents that did not answer, with why. */
   unreachable: { url: string; error: string }[];
-  /** The transactions topic the agents report lag for, when they report any. */
-  topic: string | null;
+  /** The transactions topic the agents consume. */
+  topic: string;
 }
 
 /**
@@ -236,42 +236,31 @@ export async function connectRemoteFleet(
   timeoutMs: number,
 ): Promise<RemoteFleet> {
   const urls = rawUrls.map(normalizeAgentUrl);
-  const rows = await Promise.all(urls.map((u) => pollAgent(u, timeoutMs)));
-  const unreachable = rows.filter((r) => !r.up).map((r) => ({
-    url: r.url,
-    error: r.error ?? "down",
-  }));
-  const up = rows.filter((r) => r.up).map((r) => r.url);
-  if (up.length === 0) {
+  const reads = await Promise.all(urls.map((u) => readAgentStats(u, timeoutMs)));
+  const unreachable = urls.flatMap((url, i) => {
+    const error = reads[i].error;
+    return error === undefined ? [] : [{ url, error }];
+  });
+  const up = urls.filter((_, i) => reads[i].doc);
+  const docs = reads.flatMap((r) => r.doc ? [r.doc] : []);
+  if (docs.length === 0) {
     throw new UserFacingError(
       `none of the agents answered: ${unreachable.map((u) => `${u.url} (${u.error})`).join(", ")}`,
     );
   }
-  const docs = await Promise.all(
-    up.map((u) =>
-      fetch(`${u}/stats`, { signal: AbortSignal.timeout(timeoutMs) }).then((r) => r.json())
-    ),
-  );
-  const groups = [...new Set(docs.map((d) => d?.group).filter((g) => typeof g === "string"))];
+  const groups = [...new Set(docs.map((d) => d.group))];
   if (groups.length !== 1) {
     throw new UserFacingError(
-      groups.length === 0
-        ? `the agents at ${up.join(", ")} report no consumer group: are they fraudstream agents?`
-        : `the agents belong to different consumer groups (${
-          groups.join(", ")
-        }): measure one group at a time`,
+      `the agents belong to different consumer groups (${
+        groups.join(", ")
+      }): measure one group at a time`,
     );
   }
-  const topics = docs.flatMap((d) =>
-    Array.isArray(d?.lag?.partitions)
-      ? d.lag.partitions.map((p: { topic?: string }) => p.topic)
-      : []
-  ).filter((t): t is string => typeof t === "string");
   return {
     urls: up,
     group: groups[0],
     unreachable,
-    topic: topics[0] ?? null,
+    topic: docs[0].topics.transactions,
     stop: () => Promise.resolve(),
   };
 }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { agentStatsDocument } from "../tests/support/agent_stats_document.ts";
 import { connectRemoteFleet, startUrl } from "./agent_fleet.ts";
 
 Deno.test("the stats URL comes from the agent's JSON start line only", () => {
@@ -28,26 +29,33 @@ function closedPort(): number {
 }
 
 Deno.test("remote agents: the ones that answer are used, the others named", async () => {
-  const stats = {
-    role: "agent",
-    group: "fleet-a",
-    lag: { total: 0, partitions: [{ topic: "prod.transactions", partition: 0, lag: 0 }] },
-  };
-  const up = fakeAgent(stats);
+  const topics = agentStatsDocument().topics;
+  const up = fakeAgent(
+    agentStatsDocument({
+      group: "fleet-a",
+      topics: { ...topics, transactions: "prod.transactions" },
+    }),
+  );
+  const old = fakeAgent({ role: "agent", group: "fleet-a" });
   const down = closedPort();
   try {
     const fleet = await connectRemoteFleet([
       `127.0.0.1:${up.addr.port}`,
+      `127.0.0.1:${old.addr.port}`,
       `http://127.0.0.1:${down}`,
     ], 2000);
     assert.deepEqual(fleet.urls, [`http://127.0.0.1:${up.addr.port}`]);
     assert.equal(fleet.group, "fleet-a");
     assert.equal(fleet.topic, "prod.transactions");
-    assert.equal(fleet.unreachable.length, 1);
-    assert.equal(fleet.unreachable[0].url, `http://127.0.0.1:${down}`);
+    assert.deepEqual(fleet.unreachable.map((u) => u.url), [
+      `http://127.0.0.1:${old.addr.port}`,
+      `http://127.0.0.1:${down}`,
+    ]);
+    assert.match(fleet.unreachable[0].error, /^\/stats: agent stats version none/);
     await fleet.stop();
   } finally {
     await up.shutdown();
+    await old.shutdown();
   }
 });
 
@@ -57,8 +65,8 @@ Deno.test("remote agents: none answering, or two groups, is a clear error", asyn
     () => connectRemoteFleet([`127.0.0.1:${down}`], 1000),
     new RegExp(`none of the agents answered: http://127\\.0\\.0\\.1:${down} \\(`),
   );
-  const a = fakeAgent({ group: "a", lag: { partitions: [] } });
-  const b = fakeAgent({ group: "b", lag: { partitions: [] } });
+  const a = fakeAgent(agentStatsDocument({ group: "a" }));
+  const b = fakeAgent(agentStatsDocument({ group: "b" }));
   try {
     await assert.rejects(
       () => connectRemoteFleet([`127.0.0.1:${a.addr.port}`, `127.0.0.1:${b.addr.port}`], 1000),

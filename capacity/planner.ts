@@ -1,5 +1,7 @@
 import type { Admin, Kafka } from "kafkajs";
+import type { AgentStatsDocument } from "../agent/stats_document.ts";
 import { UserFacingError } from "../cli/usage_error.ts";
+import { readAgentStats } from "../fleet/agent_poll.ts";
 import { errorText } from "../kafka/connection.ts";
 import { describeTopics, ensureTopics, type TopicNames, topicNames } from "../kafka/topics.ts";
 import {
@@ -94,8 +96,8 @@ export interface Measurement {
   knee: Knee;
   /** Every step was bounded and the last one was limited by the driver, not by the agents. */
   driverLimited: boolean;
-  /** Each agent's /stats at the end of the measurement. */
-  agentStats: unknown[];
+  /** Each agent's /stats at the end of the measurement, or why it could not be read. */
+  agentStats: (AgentStatsDocument | { url: string; error: string })[];
   fromT: number;
   toT: number;
 }
@@ -130,7 +132,7 @@ export async function runPlan(o: PlanOptions): Promise<PlanResult> {
     for (const u of remote.unreachable) {
       o.progress(`agent ${u.url} does not answer (${u.error}): measuring without it`);
     }
-    if (o.topicPrefix === null && remote.topic?.endsWith("transactions")) {
+    if (o.topicPrefix === null && remote.topic.endsWith("transactions")) {
       topicPrefix = remote.topic.slice(0, -"transactions".length);
     }
     remotePartitions = await remoteTopicPartitions(o.admin, topicNames(topicPrefix), remote);
@@ -327,14 +329,10 @@ async function measure(
     }
     const knee = findKnee(steps);
     const agentStats = await Promise.all(
-      (fleet?.urls ?? []).map((u) =>
-        fetch(`${u}/stats`, { signal: AbortSignal.timeout(5000) }).then((r) => r.json()).catch((
-          err,
-        ) => ({
-          url: u,
-          error: errorText(err),
-        }))
-      ),
+      (fleet?.urls ?? []).map(async (url) => {
+        const { doc, error } = await readAgentStats(url, 5000);
+        return doc ?? { url, error };
+      }),
     );
     return {
       agents: n,
@@ -410,7 +408,7 @@ async function remoteTopicPartitions(
   topics: TopicNames,
   remote: RemoteFleet,
 ): Promise<number> {
-  if (remote.topic !== null && remote.topic !== topics.transactions) {
+  if (remote.topic !== topics.transactions) {
     throw new UserFacingError(
       `the agents consume ${remote.topic}, not ${topics.transactions}: pass their --topic-prefix`,
     );
@@ -418,11 +416,10 @@ async function remoteTopicPartitions(
   const states = await describeTopics(admin, [topics.transactions, topics.labels]);
   const missing = states.filter((s) => s.partitions === 0).map((s) => s.topic);
   if (missing.length) {
-    const unknown = remote.topic === null ? " (they have not reported their topic yet)" : "";
     throw new UserFacingError(
       `missing topics ${missing.join(", ")}: pass --topic-prefix with the prefix the agents at ${
         remote.urls.join(", ")
-      } use${unknown}`,
+      } use`,
     );
   }
   return states[0].partitions;

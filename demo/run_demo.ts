@@ -5,6 +5,7 @@ import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
 import { createKafka } from "../kafka/connection.ts";
 import { type LocalKafka, startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { topicNames } from "../kafka/topics.ts";
+import { parseAgentStats } from "../agent/stats_document.ts";
 
 /**
  * `deno task demo [--binary PATH]`: the whole story on the embedded defaults, as a user would run
@@ -133,7 +134,7 @@ try {
   await showPredictions(brokers);
 
   heading(`One agent's /stats (curl ${fleet.urls[0]}/stats)`);
-  const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json());
+  const stats = await fetch(`${fleet.urls[0]}/stats`).then((r) => r.json()).then(parseAgentStats);
   console.log(JSON.stringify(
     {
       instance: stats.instance,

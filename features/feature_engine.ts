@@ -126,6 +126,13 @@ export class FeatureEngine {
   #custCount = new Uint16Array(0);
   /** Amounts in integer cents (amounts have 2 decimals) so sums are exact in any order. */
   #custCents = new Uint32Array(0);
+  /** Per customer slot, the ownerTag its latest transaction came with (the agent's partition). */
+  #custTag = new Int32Array(0);
+  /**
+   * Recorded with every customer the next transactions (or an imported snapshot) touch: the agent
+   * sets its partition here, so a partition's customers can be exported alone (state snapshots).
+   */
+  ownerTag = 0;
   /** Outcome bits of the latest #addCustomer; a field so that the hot path allocates nothing. */
   #outcome = 0;
   #outOfOrder = 0;
@@ -202,6 +209,7 @@ export class FeatureEngine {
     const day = dayOf(t);
     const slot = this.#customers.getOrAdd(tx.customerId);
     if (this.#customers.lastAddWasNew) this.#resetCustomer(slot, t);
+    this.#custTag[slot] = this.ownerTag;
     const last = this.#custLast[slot];
     // last passed dayOf's check when it was stored.
     const newest = Math.floor(last / DAY_MS);
@@ -383,10 +391,17 @@ export class FeatureEngine {
       this.#custLast = grow(this.#custLast, cap);
       this.#custCount = grow(this.#custCount, cap * CUSTOMER_RING);
       this.#custCents = grow(this.#custCents, cap * CUSTOMER_RING);
+      this.#custTag = grow(this.#custTag, cap);
     }
     this.#custLast[slot] = eventTimeMs;
     this.#custCount.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
     this.#custCents.fill(0, slot * CUSTOMER_RING, (slot + 1) * CUSTOMER_RING);
+  }
+
+  /** The ownerTag of a customer's latest transaction, or -1 when the customer has no state. */
+  tagOf(customerId: number): number {
+    const slot = this.#customers.get(customerId);
+    return slot < 0 ? -1 : this.#custTag[slot];
   }
 
   /** Number of customers and terminals with state. */
@@ -421,16 +436,18 @@ export class FeatureEngine {
   }
 
   /**
-   * Serialises the state of the customers `select` accepts (all by default), e.g. the customers
-   * of one partition before handing it over. Layout after the 16-byte head: ids and newest event
+   * Serialises the state of the customers `select` accepts (all by default; it is given the
+   * customer id and its ownerTag), e.g. the customers of one partition for a state snapshot. Layout after the 16-byte head: ids and newest event
    * times (float64 each), then per customer its ring of cents (uint32) and of counts (uint16).
    * Little-endian host byte order (a local snapshot, not a wire format).
    */
-  exportCustomers(select: (customerId: number) => boolean = () => true): Uint8Array {
+  exportCustomers(
+    select: (customerId: number, tag: number) => boolean = () => true,
+  ): Uint8Array {
     const ids: number[] = [];
     const slots: number[] = [];
     this.#customers.forEach((id, slot) => {
-      if (select(id)) {
+      if (select(id, this.#custTag[slot])) {
         ids.push(id);
         slots.push(slot);
       }
@@ -449,7 +466,10 @@ export class FeatureEngine {
     return new Uint8Array(buf);
   }
 
-  /** Loads a snapshot from exportCustomers, replacing those customers' state; returns count. */
+  /**
+   * Loads a snapshot from exportCustomers, replacing those customers' state and giving them the
+   * current ownerTag; returns the count.
+   */
   importCustomers(snapshot: Uint8Array): number {
     const bytes = snapshot.byteOffset % 8 === 0 ? snapshot : snapshot.slice();
     const head = bytes.byteLength >= 16 ? new Uint32Array(bytes.buffer, bytes.byteOffset, 4) : [];
@@ -465,6 +485,7 @@ export class FeatureEngine {
       const s = this.#customers.getOrAdd(view.ids[j]);
       if (this.#customers.lastAddWasNew) this.#resetCustomer(s, view.last[j]);
       this.#custLast[s] = view.last[j];
+      this.#custTag[s] = this.ownerTag;
       const from = j * CUSTOMER_RING;
       this.#custCents.set(view.cents.subarray(from, from + CUSTOMER_RING), s * CUSTOMER_RING);
       this.#custCount.set(view.counts.subarray(from, from + CUSTOMER_RING), s * CUSTOMER_RING);
@@ -472,11 +493,14 @@ export class FeatureEngine {
     return n;
   }
 
-  /** Forgets the customers `select` accepts (partitions revoked in a rebalance); returns count. */
-  dropCustomers(select: (customerId: number) => boolean): number {
+  /**
+   * Forgets the customers `select` accepts (given the id and its ownerTag: partitions revoked in a
+   * rebalance); returns the count.
+   */
+  dropCustomers(select: (customerId: number, tag: number) => boolean): number {
     let dropped = 0;
-    this.#customers.forEach((id) => {
-      if (select(id)) {
+    this.#customers.forEach((id, slot) => {
+      if (select(id, this.#custTag[slot])) {
         this.#customers.delete(id);
         dropped++;
       }
@@ -510,7 +534,7 @@ export function dayOf(eventTimeMs: number): number {
   return Math.floor(eventTimeMs / DAY_MS);
 }
 
-function grow<T extends Float64Array | Uint32Array | Uint16Array>(
+function grow<T extends Float64Array | Uint32Array | Uint16Array | Int32Array>(
   a: T,
   length: number,
 ): T {

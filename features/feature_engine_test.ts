@@ -342,3 +342,35 @@ Deno.test("a non-numeric event time is refused, not folded into state", () => {
 function countIds(rows: Transaction[], select: (id: number) => boolean): number {
   return new Set(rows.map((r) => r.customerId).filter(select)).size;
 }
+
+Deno.test("a partition's customers, exported by their owner tag, restore that partition alone", () => {
+  const rows = randomHistory(3000, 60, 8);
+  const whole = runSimulated(rows);
+  const partitionOf = (id: number) => id % 3;
+  const split = 2000;
+  const engine = new FeatureEngine();
+  const sim = new LabelDelaySimulator(engine);
+  const out = new Float32Array(rows.length * FEATURE_COUNT);
+  for (let i = 0; i < split; i++) {
+    engine.ownerTag = partitionOf(rows[i].customerId);
+    sim.process(rows[i], out, i * FEATURE_COUNT);
+  }
+  // The snapshot of partition 1 is taken, then the agent loses every customer of partition 1.
+  const snapshot = engine.exportCustomers((_, tag) => tag === 1);
+  const inPartition1 = new Set(
+    rows.slice(0, split).map((r) => r.customerId).filter((id) => id % 3 === 1),
+  );
+  assert.equal(engine.dropCustomers((_, tag) => tag === 1), inPartition1.size);
+  engine.ownerTag = 1;
+  assert.equal(engine.importCustomers(snapshot), inPartition1.size);
+  for (let i = split; i < rows.length; i++) {
+    engine.ownerTag = partitionOf(rows[i].customerId);
+    sim.process(rows[i], out, i * FEATURE_COUNT);
+  }
+  assert.deepEqual(out, whole);
+  assert.equal(
+    engine.exportCustomers((_, tag) => tag === 5).byteLength,
+    16,
+    "no customer tagged 5",
+  );
+});

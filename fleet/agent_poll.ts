@@ -1,15 +1,17 @@
+import { type AgentStatsDocument, parseAgentStats } from "../agent/stats_document.ts";
+import { StatsDocumentError } from "../http/stats_document.ts";
 import { errorText } from "../kafka/connection.ts";
 
 /**
  * One look at every agent's /stats, taken concurrently with a deadline, reduced to the few
- * numbers an operator watches during a capacity test. Fields an agent does not report (an
- * older or newer version) come out as null instead of failing the row.
+ * numbers an operator watches during a capacity test. An agent whose document is not the
+ * version this release reads is down, with one line saying so.
  */
 
 export interface AgentRow {
   url: string;
   up: boolean;
-  /** Why an agent counts as down: timeout, refused connection, HTTP status, not JSON. */
+  /** Why an agent counts as down: timeout, refused connection, HTTP status, not its stats. */
   error: string | null;
   instance: string | null;
   uptime_s: number | null;
@@ -30,7 +32,10 @@ export interface FleetTotals {
   scored_per_s_10s: number;
   consumed_per_s_10s: number;
   lag: number;
-  /** Percentiles do not add up across agents: the worst agent's p99 is the honest summary. */
+  /**
+   * Percentiles do not add up across agents: of /stats' recent p99s, the worst agent's is the
+   * honest summary. The fleet's own p99 comes from the /metrics histograms, summed by bucket.
+   */
   e2e_p99_ms_max: number | null;
   dlq: number;
   errors: number;
@@ -42,45 +47,51 @@ export function normalizeAgentUrl(raw: string): string {
   return withScheme.replace(/\/+$/, "").replace(/\/stats$/, "");
 }
 
-export async function pollAgent(url: string, timeoutMs: number): Promise<AgentRow> {
-  const down = (error: string): AgentRow => ({ ...emptyRow(url), error });
-  let doc: unknown;
+/** An agent's /stats, parsed and checked, or why it could not be read. */
+export type AgentStatsRead = { doc: AgentStatsDocument; error?: never } | {
+  doc?: never;
+  error: string;
+};
+
+export async function readAgentStats(url: string, timeoutMs: number): Promise<AgentStatsRead> {
   try {
     const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(timeoutMs) });
     if (!res.ok) {
       await res.body?.cancel();
-      return down(`HTTP ${res.status}`);
+      return { error: `HTTP ${res.status}` };
     }
-    doc = await res.json();
+    return { doc: parseAgentStats(await res.json()) };
   } catch (err) {
     const e = err as Error;
-    if (e.name === "TimeoutError") return down(`no answer within ${timeoutMs / 1000}s`);
-    if (e instanceof SyntaxError) return down("/stats is not JSON");
-    return down(errorText(e));
+    if (e.name === "TimeoutError") return { error: `no answer within ${timeoutMs / 1000}s` };
+    if (e instanceof SyntaxError) return { error: "/stats is not JSON" };
+    if (e instanceof StatsDocumentError) return { error: `/stats: ${e.message}` };
+    return { error: errorText(e) };
   }
-  if (doc === null || typeof doc !== "object") return down("/stats is not a JSON object");
-  const model = [str(doc, "model", "name"), str(doc, "model", "version")].filter(Boolean);
-  const assigned = at(doc, "assigned_partitions");
-  const lagPartitions = at(doc, "lag", "partitions");
+}
+
+export async function pollAgent(url: string, timeoutMs: number): Promise<AgentRow> {
+  const { doc, error } = await readAgentStats(url, timeoutMs);
+  return doc ? agentRow(url, doc) : { ...emptyRow(url), error };
+}
+
+/** The numbers of one agent's document that the fleet table shows. */
+function agentRow(url: string, doc: AgentStatsDocument): AgentRow {
   return {
     url,
     up: true,
     error: null,
-    instance: str(doc, "instance"),
-    uptime_s: num(doc, "uptime_s"),
-    model: model.length ? model.join(" ") : null,
-    partitions: Array.isArray(assigned)
-      ? assigned.length
-      : Array.isArray(lagPartitions)
-      ? lagPartitions.length
-      : null,
-    scored_per_s_10s: num(doc, "rates", "scored", "10s"),
-    consumed_per_s_10s: num(doc, "rates", "consumed", "10s"),
-    scored: num(doc, "scored"),
-    lag: num(doc, "lag", "total"),
-    e2e_p99_ms: num(doc, "e2e_latency_ms", "p99"),
-    dlq: num(doc, "dlq"),
-    errors: num(doc, "errors"),
+    instance: doc.instance,
+    uptime_s: doc.uptime_s,
+    model: `${doc.model.name} ${doc.model.version}`,
+    partitions: doc.assigned_partitions.length,
+    scored_per_s_10s: doc.rates.scored["10s"],
+    consumed_per_s_10s: doc.rates.consumed["10s"],
+    scored: doc.scored,
+    lag: doc.lag.total,
+    e2e_p99_ms: doc.e2e_latency_ms.p99,
+    dlq: doc.dlq,
+    errors: doc.errors,
   };
 }
 
@@ -122,23 +133,4 @@ function emptyRow(url: string): AgentRow {
     dlq: null,
     errors: null,
   };
-}
-
-function at(doc: unknown, ...path: string[]): unknown {
-  let v = doc;
-  for (const key of path) {
-    if (v === null || typeof v !== "object") return undefined;
-    v = (v as Record<string, unknown>)[key];
-  }
-  return v;
-}
-
-function num(doc: unknown, ...path: string[]): number | null {
-  const v = at(doc, ...path);
-  return typeof v === "number" && Number.isFinite(v) ? v : null;
-}
-
-function str(doc: unknown, ...path: string[]): string | null {
-  const v = at(doc, ...path);
-  return typeof v === "string" || typeof v === "number" ? String(v) : null;
 }

@@ -1,18 +1,19 @@
 import assert from "node:assert/strict";
+import type { StatsDocumentHead } from "../http/stats_document.ts";
 import { startStatsServer, type StatsServer } from "../http/stats_server.ts";
+import { agentStatsDocument } from "../tests/support/agent_stats_document.ts";
 import { withAbsentPath } from "../tests/support/absent_path.ts";
 import { runCli } from "../tests/support/kafka.ts";
 import type { FleetSnapshot } from "./fleet_table.ts";
 
-/** Two live stats endpoints serving agent-shaped /stats documents, plus one dead URL. */
+/** Two live stats endpoints serving agent /stats documents, plus one dead URL. */
 
 function agentStats(instance: string, scored10s: number, lag: number, p99: number, dlq: number) {
-  return {
-    role: "agent",
+  const summary = { count: 5000, mean: 15, p50: 20.1, p95: 40.2, p99, max: 90 };
+  return agentStatsDocument({
     instance,
-    group: "fraudstream-agents",
     uptime_s: 314,
-    model: { name: "fraudstream-fraud", version: "573e1adcc216", threshold: 0.5 },
+    model: { name: "fraudstream-fraud", version: "573e1adcc216", threshold: 0.5, registry: null },
     consumed: 120_000,
     scored: 119_990,
     dlq,
@@ -21,12 +22,9 @@ function agentStats(instance: string, scored10s: number, lag: number, p99: numbe
     rates: {
       consumed: { "1s": scored10s + 3, "10s": scored10s + 1, "60s": scored10s },
       scored: { "1s": scored10s + 2, "10s": scored10s, "60s": scored10s - 1 },
+      dlq: { "1s": 0, "10s": 0, "60s": 0 },
     },
-    batch: {
-      size: { count: 90, mean: 400, p50: 380, p95: 900, p99: 1200, max: 4096 },
-      latency_ms: { p50: 3.1, p95: 7.9, p99: 12.5 },
-    },
-    e2e_latency_ms: { count: 5000, p50: 20.1, p95: 40.2, p99: p99 },
+    e2e_latency_ms: summary,
     lag: {
       total: lag,
       partitions: [
@@ -35,10 +33,10 @@ function agentStats(instance: string, scored10s: number, lag: number, p99: numbe
       ],
     },
     assigned_partitions: [0, 1],
-  };
+  });
 }
 
-async function serve(doc: unknown): Promise<StatsServer> {
+async function serve(doc: StatsDocumentHead): Promise<StatsServer> {
   return await startStatsServer({ hostname: "127.0.0.1", port: 0 }, {
     healthy: () => true,
     readiness: () => ({ ok: true }),
@@ -56,19 +54,12 @@ function deadUrl(): string {
 
 Deno.test("fleet: one row per agent, a total, and the dead agent listed as down", async () => {
   const a = await serve(agentStats("vm1-agent-1", 412.5, 120, 35.25, 3));
-  // An older agent without latency or partition fields still gets a row.
-  const b = await serve({
-    role: "agent",
-    instance: "vm2-agent-1",
-    scored: 5,
-    dlq: 0,
-    errors: 0,
-    rates: { scored: { "10s": 87.5 } },
-    lag: { total: 30 },
-  });
+  const b = await serve(agentStats("vm2-agent-1", 87.5, 30, 12, 0));
+  // An agent of an older release, whose document has no version: down, saying why.
+  const old = await serve({ role: "agent", instance: "vm3-agent-1", uptime_s: 9 } as never);
   const dead = deadUrl();
   try {
-    const agents = `${a.url},${b.url}/stats,${dead}`;
+    const agents = `${a.url},${b.url}/stats,${old.url},${dead}`;
     const table = await runCli(["fleet", "--agents", agents, "--timeout", "2s"]);
     assert.equal(table.code, 0, table.stderr);
     const lines = table.stdout.trimEnd().split("\n");
@@ -82,28 +73,31 @@ Deno.test("fleet: one row per agent, a total, and the dead agent listed as down"
     );
     assert.match(
       lines[2],
-      new RegExp(`^${b.url}\\s+vm2-agent-1\\s+up\\s+-\\s+87\\.5\\s+30\\s+-\\s+0\\s+0$`),
+      new RegExp(`^${b.url}\\s+vm2-agent-1\\s+up\\s+2\\s+87\\.5\\s+30\\s+12\\.0\\s+0\\s+1$`),
     );
-    assert.match(
-      lines[3],
-      new RegExp(`^http://${dead}\\s+-\\s+DOWN\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-$`),
+    for (const [line, url] of [[lines[3], old.url], [lines[4], `http://${dead}`]]) {
+      assert.match(line, new RegExp(`^${url}\\s+-\\s+DOWN\\s+-\\s+-\\s+-\\s+-\\s+-\\s+-$`));
+    }
+    assert.match(lines[5], /^TOTAL \(2 of 4 up\)\s+500\.0\s+150\s+max 35\.3\s+3\s+2$/);
+    assert.equal(
+      lines[6],
+      `down: ${old.url}: /stats: agent stats version none (an older release); this reader needs version 1: run one fraudstream release on both sides`,
     );
-    assert.match(lines[4], /^TOTAL \(2 of 3 up\)\s+500\.0\s+150\s+max 35\.3\s+3\s+1$/);
-    assert.match(lines[5], new RegExp(`^down: http://${dead}: .*Connection refused`));
-    assert.equal(lines.length, 6);
+    assert.match(lines[7], new RegExp(`^down: http://${dead}: .*Connection refused`));
+    assert.equal(lines.length, 8);
 
     const json = await runCli(["fleet", "--json"], { FRAUDSTREAM_AGENTS: agents });
     assert.equal(json.code, 0, json.stderr);
     const snap: FleetSnapshot = JSON.parse(json.stdout);
     assert.deepEqual(snap.total, {
-      agents: 3,
+      agents: 4,
       up: 2,
       scored_per_s_10s: 500,
-      consumed_per_s_10s: 413.5,
+      consumed_per_s_10s: 502,
       lag: 150,
       e2e_p99_ms_max: 35.25,
       dlq: 3,
-      errors: 1,
+      errors: 2,
     });
     assert.equal(snap.agents[0].model, "fraudstream-fraud 573e1adcc216");
     assert.equal(snap.agents[2].up, false);
@@ -111,6 +105,7 @@ Deno.test("fleet: one row per agent, a total, and the dead agent listed as down"
   } finally {
     await a.shutdown();
     await b.shutdown();
+    await old.shutdown();
   }
 });
 

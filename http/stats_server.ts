@@ -1,4 +1,7 @@
 import { Hono } from "hono";
+import { addProcessMetrics } from "../metrics/process_metrics.ts";
+import { PrometheusText } from "./prometheus.ts";
+import type { StatsDocumentHead } from "./stats_document.ts";
 
 /** What a process (agent, producer) tells its stats endpoint. */
 export interface StatsSource {
@@ -9,8 +12,8 @@ export interface StatsSource {
   /** Facts shown beside the checks on /readyz (the agent's label lag in event time). */
   readinessDetail?(): Record<string, unknown>;
   /** The /stats JSON document. */
-  stats(): unknown;
-  /** The /metrics body in Prometheus text exposition format. */
+  stats(): StatsDocumentHead;
+  /** The process's own /metrics, Prometheus text format; the process_* metrics are added. */
   metrics(): string;
 }
 
@@ -33,11 +36,10 @@ export function statsApp(source: StatsSource): Hono {
     return c.json({ ready, checks, ...source.readinessDetail?.() }, ready ? 200 : 503);
   });
   app.get("/stats", (c) => c.json(source.stats()));
-  app.get(
-    "/metrics",
-    (c) =>
-      c.body(source.metrics(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }),
-  );
+  app.get("/metrics", (c) => {
+    const body = source.metrics() + addProcessMetrics(new PrometheusText()).toString();
+    return c.body(body, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
+  });
   app.notFound((c) =>
     c.json({ error: "not found", endpoints: ["/healthz", "/readyz", "/stats", "/metrics"] }, 404)
   );

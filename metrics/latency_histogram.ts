@@ -7,6 +7,16 @@ const GROWTH = 1.04;
 const BUCKETS = 480;
 const LOG_GROWTH = Math.log(GROWTH);
 
+/** Count, mean, percentiles and maximum of what a histogram saw, rounded to 0.001. */
+export interface PercentileSummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
 export class LatencyHistogram {
   #counts = new Float64Array(BUCKETS);
   #count = 0;
@@ -41,7 +51,7 @@ export class LatencyHistogram {
     return this.#max;
   }
 
-  summary(): { count: number; mean: number; p50: number; p95: number; p99: number; max: number } {
+  summary(): PercentileSummary {
     const r = (x: number) => Math.round(x * 1000) / 1000;
     return {
       count: this.#count,

@@ -18,7 +18,7 @@ Deno.test("percentiles are within one bucket (4%) of the exact ones", () => {
 Deno.test("recent percentiles forget what is older than two periods", async () => {
   const { RecentHistogram } = await import("./recent_histogram.ts");
   let now = 0;
-  const h = new RecentHistogram(1000, () => now);
+  const h = new RecentHistogram({ periodMs: 1000, now: () => now });
   h.observe(500, 100);
   now = 1500;
   h.observe(5);

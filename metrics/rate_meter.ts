@@ -2,6 +2,13 @@
  * Counts events per wall-clock second in a ring of 61 slots, so rates over the last 1, 10 and 60
  * complete seconds cost no allocation to record or to read.
  */
+/** Events per second over the last 1, 10 and 60 complete seconds. */
+export interface Rates {
+  "1s": number;
+  "10s": number;
+  "60s": number;
+}
+
 export class RateMeter {
   #slots = new Float64Array(61);
   #slotSecond = new Float64Array(61).fill(-1);
@@ -38,7 +45,7 @@ export class RateMeter {
     return sum / seconds;
   }
 
-  rates(): { "1s": number; "10s": number; "60s": number } {
+  rates(): Rates {
     return { "1s": this.rate(1), "10s": this.rate(10), "60s": this.rate(60) };
   }
 }

@@ -1,9 +1,11 @@
-import { LatencyHistogram } from "./latency_histogram.ts";
+import type { LatencyBuckets } from "./latency_buckets.ts";
+import { LatencyHistogram, type PercentileSummary } from "./latency_histogram.ts";
 
 /**
  * Percentiles over the recent past rather than since start: observations go into the current
  * period's histogram; a reading merges the current and the previous period, so it always covers
- * between one and two periods (60-120 s by default).
+ * between one and two periods (60-120 s by default). Given `sinceStart` buckets, every
+ * observation is also counted there, for a Prometheus histogram on /metrics.
  */
 export class RecentHistogram {
   #current = new LatencyHistogram();
@@ -11,29 +13,38 @@ export class RecentHistogram {
   #periodStart: number;
   readonly #periodMs: number;
   readonly #now: () => number;
-  /** Every observation since start, for Prometheus' _count. */
+  readonly #sinceStart: LatencyBuckets | undefined;
+  /** Every observation since start. */
   total = 0;
 
-  constructor(periodMs = 60_000, now: () => number = Date.now) {
-    this.#periodMs = periodMs;
-    this.#now = now;
-    this.#periodStart = now();
+  constructor(
+    options: { periodMs?: number; now?: () => number; sinceStart?: LatencyBuckets } = {},
+  ) {
+    this.#periodMs = options.periodMs ?? 60_000;
+    this.#now = options.now ?? Date.now;
+    this.#sinceStart = options.sinceStart;
+    this.#periodStart = this.#now();
   }
 
   observe(ms: number, times = 1): void {
     this.#rotate();
     this.#current.observe(ms, times);
+    this.#sinceStart?.observe(ms, times);
     this.total += times;
   }
 
   /** Observes every value of a batch, with one clock reading for all of them. */
   observeAll(values: ArrayLike<number>): void {
     this.#rotate();
-    for (let i = 0; i < values.length; i++) this.#current.observe(values[i]);
+    const sinceStart = this.#sinceStart;
+    for (let i = 0; i < values.length; i++) {
+      this.#current.observe(values[i]);
+      sinceStart?.observe(values[i]);
+    }
     this.total += values.length;
   }
 
-  summary(): ReturnType<LatencyHistogram["summary"]> {
+  summary(): PercentileSummary {
     this.#rotate();
     const merged = new LatencyHistogram();
     merged.merge(this.#previous);

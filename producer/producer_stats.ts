@@ -1,15 +1,44 @@
 import { PrometheusText } from "../http/prometheus.ts";
+import type { StatsDocumentHead } from "../http/stats_document.ts";
 import type { StatsSource } from "../http/stats_server.ts";
-import { RateMeter } from "../metrics/rate_meter.ts";
+import { LatencyBuckets } from "../metrics/latency_buckets.ts";
+import type { PercentileSummary } from "../metrics/latency_histogram.ts";
+import { RateMeter, type Rates } from "../metrics/rate_meter.ts";
 import { RecentHistogram } from "../metrics/recent_histogram.ts";
 import type { ReaderStats } from "./file_reader.ts";
 import type { LabelFeedback } from "./label_feedback.ts";
 import type { Pacer } from "./rate_pacer.ts";
 
+/** Raised with every change of ProducerStatsDocument a reader could misread. */
+export const PRODUCER_STATS_VERSION = 1;
+
+/** The producer's GET /stats; its head, rates and latency summary are the agent's types. */
+export interface ProducerStatsDocument extends StatsDocumentHead {
+  version: typeof PRODUCER_STATS_VERSION;
+  role: "producer";
+  topic: string;
+  sent: number;
+  rejected_sent: number;
+  rates: { sent: Rates };
+  achieved_rate: number | null;
+  sending_s: number;
+  target_rate: number | null;
+  /** Over the last 60-120 s. */
+  send_latency_ms: PercentileSummary;
+  /** Latest event time sent (ISO), null before the first row. */
+  event_time: string | null;
+  file: string;
+  reader: ReaderStats;
+  labels: { published: number; pending: number } | null;
+  done: boolean;
+}
+
 /** What the producer reports on /stats, /metrics, its progress line and its JSON logs. */
 export class ProducerStats implements StatsSource {
   readonly sent = new RateMeter();
-  readonly sendLatencyMs = new RecentHistogram();
+  /** Every send since start, for the /metrics histogram. */
+  readonly #sendLatencyBuckets = new LatencyBuckets();
+  readonly sendLatencyMs = new RecentHistogram({ sinceStart: this.#sendLatencyBuckets });
   readonly startedAt = Date.now();
   connected = false;
   done = false;
@@ -64,9 +93,10 @@ export class ProducerStats implements StatsSource {
     return { broker_connected: this.connected, sending: !this.done };
   }
 
-  stats() {
+  stats(): ProducerStatsDocument {
     const target = this.pacer.targetRate();
     return {
+      version: PRODUCER_STATS_VERSION,
       role: "producer",
       instance: this.instance,
       topic: this.topic,
@@ -107,7 +137,13 @@ export class ProducerStats implements StatsSource {
     );
     const target = this.pacer.targetRate();
     if (!Number.isNaN(target)) {
-      p.sample("fraudstream_producer_target_rate", "gauge", "Rate aimed at.", target, base);
+      p.sample(
+        "fraudstream_producer_target_per_second",
+        "gauge",
+        "Send rate aimed at, messages per second.",
+        target,
+        base,
+      );
     }
     for (const [reason, n] of Object.entries(this.reader.rejectedBy)) {
       if (n === 0) continue;
@@ -131,7 +167,7 @@ export class ProducerStats implements StatsSource {
     const achieved = this.achievedRate();
     if (!Number.isNaN(achieved)) {
       p.sample(
-        "fraudstream_producer_achieved_rate",
+        "fraudstream_producer_achieved_per_second",
         "gauge",
         "Messages per second since the first send.",
         achieved,
@@ -154,12 +190,11 @@ export class ProducerStats implements StatsSource {
         base,
       );
     }
-    const s = this.sendLatencyMs.summary();
-    p.summary(
+    p.latencyHistogram(
       "fraudstream_producer_send_duration_seconds",
       "Time for one send call to be acknowledged.",
-      { "0.5": s.p50 / 1000, "0.95": s.p95 / 1000, "0.99": s.p99 / 1000 },
-      this.sendLatencyMs.total,
+      this.#sendLatencyBuckets,
+      base,
     );
     return p.toString();
   }

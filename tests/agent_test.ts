@@ -9,6 +9,7 @@ import {
   outputs,
 } from "./support/agent_group.ts";
 import { kafkaTest, testKafka } from "./support/kafka.ts";
+import { checkExposition } from "./support/prometheus_check/prometheus_check.ts";
 import {
   type AgentProcess,
   generateData,
@@ -93,13 +94,14 @@ Deno.test({
       "latency_ms",
     ]);
     assert.equal(p.labels_complete, true);
-    assert.equal((stats.labels as { stale_scores: number }).stale_scores, 0);
+    assert.equal(stats.labels.stale_scores, 0);
     assert.equal(String(p.transaction_id), predictions[0].key!.toString());
     const metrics = await fetch(`${agent.url}/metrics`).then((r) => r.text());
     assert.match(
       metrics,
       new RegExp(`fraudstream_agent_scored_total\\{[^}]*\\} ${predictions.length}\\n`),
     );
+    assert.deepEqual((await checkExposition(metrics)).problems, [], "a scraper reads it all");
     assert.equal((await fetch(`${agent.url}/readyz`)).status, 200);
   } finally {
     assert.equal(await agent.stop(), 0, "SIGTERM ends the agent cleanly");
@@ -154,9 +156,8 @@ Deno.test({
   try {
     await waitFor("reference drained", () => groupDrained(reference, "gr-reference", sent));
     await waitFor("restarted drained", () => groupDrained(restarted, "gr", sent));
-    const restore = (await second.stats()).restore as { messages: number };
     assert.equal(
-      restore.messages,
+      (await second.stats()).restore?.messages,
       scoredBefore,
       "the second agent replayed the history scored before",
     );

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { topicNames } from "../kafka/topics.ts";
+import { agentStatsDocument } from "./support/agent_stats_document.ts";
 import { kafkaTest, runCli, testBrokers, uniquePrefix } from "./support/kafka.ts";
 
 /**
@@ -61,7 +63,7 @@ Deno.test("remote agents whose topics are missing are refused in one line", kafk
   const prefix = uniquePrefix("capacity-missing");
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-    () => Response.json({ role: "agent", group: "g", lag: { total: 0, partitions: [] } }),
+    () => Response.json(agentStatsDocument({ group: "g", topics: topicNames(prefix) })),
   );
   try {
     const out = await runCli([

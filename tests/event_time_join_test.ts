@@ -55,8 +55,7 @@ Deno.test({
   const agent = await startAgent(prefix, "join-backlog");
   try {
     await assertMatchesOffline(prefix, "join-backlog", sent, offline.dirty, [agent]);
-    const labels = (await agent.stats()).labels as { pending: number; applied: number };
-    assert.ok(labels.applied > 0);
+    assert.ok((await agent.stats()).labels.applied > 0);
   } finally {
     await agent.stop();
   }
@@ -99,7 +98,7 @@ Deno.test({
   try {
     const sent = await produceFiles(prefix, dirty, ["--no-labels"]);
     const before = await agent.stats();
-    const waiting = (before.labels as { waiting_partitions: number[] }).waiting_partitions;
+    const waiting = before.labels.waiting_partitions;
     // Not even the first days are scored: without a watermark the agent cannot know that no
     // label of theirs exists.
     assert.ok(before.scored < sent * 0.5, `${before.scored} of ${sent} scored without labels`);
@@ -131,7 +130,7 @@ Deno.test({
     assert.ok(performance.now() - started >= 2000, "scoring waited for the labels first");
     const predictions = await readTopic(await testKafka(), topicNames(prefix).predictions);
     const result = compareScores(offline.clean, predictions);
-    const labels = (await agent.stats()).labels as { stale_scores: number; watermark: null };
+    const labels = (await agent.stats()).labels;
     assert.ok(result.stale > 0, "predictions say labels_complete:false");
     assert.equal(labels.stale_scores, result.stale);
     assert.equal(labels.watermark, null, "no label watermark ever arrived");

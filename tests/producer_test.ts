@@ -231,7 +231,7 @@ Deno.test({
     assert.equal(typeof s.labels.pending, "number");
     const metrics = await fetch(`${url}/metrics`).then((r) => r.text());
     assert.match(metrics, /^fraudstream_producer_sent_total\{[^}]*\} \d+$/m);
-    assert.match(metrics, /^fraudstream_producer_target_rate\{[^}]*\} 50$/m);
+    assert.match(metrics, /^fraudstream_producer_target_per_second\{[^}]*\} 50$/m);
     const ready = await fetch(`${url}/readyz`);
     assert.equal(ready.status, 200, await ready.text());
   } finally {

@@ -33,6 +33,26 @@ export class DuplicateWindow {
     return false;
   }
 
+  /**
+   * The remembered (transaction id, customer id) pairs whose customer `select` accepts, oldest
+   * generation first, as a flat [tx, customer, tx, customer, ...] array: a partition's share of
+   * the window for a state snapshot.
+   */
+  export(select: (customerId: number) => boolean): Float64Array {
+    const pairs: number[] = [];
+    for (const generation of [this.#old, this.#young]) {
+      for (const [tx, customer] of generation) {
+        if (select(customer)) pairs.push(tx, customer);
+      }
+    }
+    return new Float64Array(pairs);
+  }
+
+  /** Remembers the pairs of an export, in their order, as if they had just been seen. */
+  import(pairs: Float64Array): void {
+    for (let i = 0; i + 1 < pairs.length; i += 2) this.seen(pairs[i], pairs[i + 1]);
+  }
+
   clear(): void {
     this.#young.clear();
     this.#old.clear();

@@ -18,3 +18,36 @@ Deno.test("an id reused by another customer is another transaction", () => {
   assert.equal(w.seen(7, 2), false);
   assert.equal(w.seen(7, 2), true);
 });
+
+Deno.test("a partition's share of the window, exported and imported, still catches its duplicates", () => {
+  const w = new DuplicateWindow(100);
+  for (let tx = 0; tx < 30; tx++) w.seen(tx, tx % 3);
+  const partition1 = w.export((customer) => customer === 1);
+  assert.deepEqual([...partition1], [
+    1,
+    1,
+    4,
+    1,
+    7,
+    1,
+    10,
+    1,
+    13,
+    1,
+    16,
+    1,
+    19,
+    1,
+    22,
+    1,
+    25,
+    1,
+    28,
+    1,
+  ]);
+  const restored = new DuplicateWindow(100);
+  restored.import(partition1);
+  assert.equal(restored.seen(7, 1), true, "a duplicate of partition 1");
+  assert.equal(restored.seen(8, 2), false, "partition 2 was not exported");
+  assert.equal(restored.size, 11);
+});

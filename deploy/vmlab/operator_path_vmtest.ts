@@ -13,6 +13,7 @@ import {
 } from "../../tests/support/pipeline.ts";
 import { type Lab, startLab } from "./lab.ts";
 import { releaseForVms } from "./release_for_vms.ts";
+import { type AgentStatsDocument, parseAgentStats } from "../../agent/stats_document.ts";
 
 /**
  * The operator's path on emulated VMs (deploy/vmlab), as root: `deno task test:vms`.
@@ -47,16 +48,10 @@ async function installSh(lab: Lab, args: string[]): Promise<string> {
   return out;
 }
 
-interface AgentStats {
-  instance: string;
-  consumed: number;
-  assigned_partitions: number[];
-}
-
-async function stats(url: string): Promise<AgentStats | null> {
+async function stats(url: string): Promise<AgentStatsDocument | null> {
   try {
     const res = await fetch(`${url}/stats`, { signal: AbortSignal.timeout(2000) });
-    return await res.json();
+    return parseAgentStats(await res.json());
   } catch {
     return null;
   }

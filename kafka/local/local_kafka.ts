@@ -38,6 +38,10 @@ export interface LocalKafka {
   dir: string;
   /** Stops one node (for failover tests); its data stays. */
   stopNode(index: number): Promise<void>;
+  /** SIGKILL of one node: a crash, nothing flushed or handed over; its data stays. */
+  killNode(index: number): Promise<void>;
+  /** Index of the node that leads the KRaft controller quorum (the active controller). */
+  quorumLeader(): Promise<number>;
   /** Starts a stopped node again on the same ports and data, and waits until it answers. */
   restartNode(index: number): Promise<void>;
   stop(): Promise<void>;
@@ -116,6 +120,25 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
       users: opts.sasl ? SCRAM_USERS : [],
       dir,
       stopNode,
+      killNode: async (i: number) => {
+        const child = children[i];
+        children[i] = undefined;
+        if (!child) return;
+        child.kill("SIGKILL");
+        await child.status;
+      },
+      quorumLeader: async () => {
+        const up = ports.filter((_, i) => children[i]).map((p) => `127.0.0.1:${p.controller}`);
+        const out = await runJava(libs, dir, "org.apache.kafka.tools.MetadataQuorumCommand", [
+          "--bootstrap-controller",
+          up.join(","),
+          "describe",
+          "--status",
+        ]);
+        const leader = /^LeaderId:\s+(\d+)/m.exec(out);
+        if (!leader) throw new Error(`no LeaderId in the quorum status: ${out}`);
+        return Number(leader[1]) - 1;
+      },
       restartNode: async (i: number) => {
         if (children[i]) return;
         startNode(i);
@@ -208,7 +231,13 @@ function javaArgs(libs: string, nodeDir: string, heap: string, mainAndArgs: stri
   ];
 }
 
-async function runJava(libs: string, nodeDir: string, main: string, args: string[]) {
+/** Runs a Kafka tool to its end; returns its standard output. */
+async function runJava(
+  libs: string,
+  nodeDir: string,
+  main: string,
+  args: string[],
+): Promise<string> {
   const out = await new Deno.Command("java", {
     args: javaArgs(libs, nodeDir, "256m", [main, ...args]),
     stdout: "piped",
@@ -220,6 +249,7 @@ async function runJava(libs: string, nodeDir: string, main: string, args: string
       `kafka ${main} failed: ${text.trim().split("\n").slice(-3).join(" | ")}`,
     );
   }
+  return new TextDecoder().decode(out.stdout);
 }
 
 function spawnJava(libs: string, nodeDir: string, heap: string, mainAndArgs: string[]) {

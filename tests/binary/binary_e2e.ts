@@ -3,6 +3,7 @@ import { gitCommit } from "../../cli/build_info.ts";
 import { TOOLCHAIN_DENO_VERSION } from "../../deploy/toolchain.ts";
 import { FEATURE_LIST_VERSION } from "../../features/feature_list.ts";
 import modelCard from "../../model/model-card.json" with { type: "json" };
+import { parseAgentStats } from "../../agent/stats_document.ts";
 
 /**
  * The product through the release alone: the unpacked tarball's executable, run from an empty
@@ -87,7 +88,11 @@ async function startAgent(prefix: string, group: string, instance: string): Prom
       reject(new Error(`agent ${instance} ended before starting: ${lines.join("\n")}`));
     })();
   });
-  return { url, child, stats: () => fetch(`${url}/stats`).then((r) => r.json()) };
+  return {
+    url,
+    child,
+    stats: () => fetch(`${url}/stats`).then((r) => r.json()).then(parseAgentStats),
+  };
 }
 
 async function waitFor(what: string, done: () => Promise<boolean>, seconds = 120) {

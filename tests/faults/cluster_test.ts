@@ -3,7 +3,18 @@ import { createKafka } from "../../kafka/connection.ts";
 import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { roundTrip } from "../../kafka/round_trip.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
-import { kafkaTest } from "../support/kafka.ts";
+import { accountedIds, groupDrained, groupOffsets, outputs } from "../support/agent_group.ts";
+import { kafkaTest, testKafka, uniquePrefix } from "../support/kafka.ts";
+import {
+  type AgentProcess,
+  generateData,
+  inputId,
+  inputLines,
+  multiset,
+  produceFiles,
+  startAgent,
+  waitFor,
+} from "../support/pipeline.ts";
 
 Deno.test(
   { name: "a 3-node KRaft cluster keeps serving with one node down", ...kafkaTest },
@@ -29,6 +40,99 @@ Deno.test(
       assert.equal((await roundTrip(kafka, names.transactions, 5)).received, 5);
     } finally {
       await cluster.stop();
+    }
+  },
+);
+
+/**
+ * The 3-node cluster under load: kill -9 of the node leading a partition of `transactions` while
+ * the producer sends and three agents score, then (that node back) kill -9 of the active KRaft
+ * controller. Producer and agents carry on through both failovers and nothing is lost.
+ */
+Deno.test(
+  { name: "kill -9 of a partition leader, then of the controller, while scoring", ...kafkaTest },
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "fraudstream-cluster-failover-" });
+    const cluster = await startLocalKafka({ nodes: 3, heap: "384m" });
+    const brokers = cluster.brokers;
+    const agents: AgentProcess[] = [];
+    let producing: Promise<number> | undefined;
+    try {
+      const files = await generateData(dir, [
+        "--customers",
+        "2000",
+        "--terminals",
+        "4000",
+        "--days",
+        "20",
+        "--seed",
+        "5",
+      ]);
+      const prefix = uniquePrefix("failover");
+      const names = topicNames(prefix);
+      const kafka = await testKafka("failover-test", brokers);
+      const admin = kafka.admin();
+      await admin.connect();
+      await ensureTopics(admin, names, { partitions: 6, replicationFactor: 3 });
+      const fullIsr = async () => {
+        const { topics } = await admin.fetchTopicMetadata({
+          topics: [names.transactions, names.predictions, names.labels],
+        });
+        return topics.every((t) => t.partitions.every((p) => p.isr.length === 3));
+      };
+      const group = "failover";
+      for (let i = 0; i < 3; i++) {
+        agents.push(await startAgent(prefix, group, ["--instance-id", `f${i}`], brokers));
+      }
+      const exited = agents.map(() => false);
+      agents.forEach((a, i) => a.child.status.then(() => (exited[i] = true)));
+      producing = produceFiles(prefix, files, ["--rate", "2000"], brokers);
+      // Awaited once the failovers are done; a failure before that must not go unhandled.
+      producing.catch(() => {});
+      await waitFor("scoring under way", async () => {
+        const s = await Promise.all(agents.map((a) => a.stats()));
+        return s.every((x) => x.scored > 500);
+      });
+      const recoveries: number[] = [];
+      const failover = async (node: number) => {
+        const before = await groupOffsets(prefix, group, brokers);
+        const killedAt = performance.now();
+        await cluster.killNode(node);
+        await waitFor(
+          "the group committing again",
+          async () => await groupOffsets(prefix, group, brokers) > before,
+          90_000,
+        );
+        recoveries.push((performance.now() - killedAt) / 1000);
+        await cluster.restartNode(node);
+        await waitFor("every replica back in sync", fullIsr, 90_000);
+      };
+      const { topics } = await admin.fetchTopicMetadata({ topics: [names.transactions] });
+      await failover(topics[0].partitions.find((p) => p.partitionId === 0)!.leader - 1);
+      await failover(await cluster.quorumLeader());
+      await admin.disconnect();
+
+      const sent = await producing;
+      await waitFor("the group drained", () => groupDrained(prefix, group, sent, brokers), 120_000);
+      const { predictions, dlq } = await outputs(prefix, brokers);
+      const expected = multiset(inputLines(files).map(inputId));
+      const got = accountedIds(predictions, dlq);
+      const lost = [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).length;
+      const duplicates = predictions.length + dlq.length - sent;
+      console.log(
+        `cluster failover: sent ${sent}, predictions ${predictions.length}, DLQ ${dlq.length}, ` +
+          `duplicates ${duplicates}, lost ${lost}, recovery after the leader kill ${
+            recoveries[0].toFixed(1)
+          } s, after the controller kill ${recoveries[1].toFixed(1)} s`,
+      );
+      assert.equal(lost, 0);
+      assert.ok(duplicates >= 0);
+      assert.deepEqual(exited, [false, false, false], "every agent rode out both failovers");
+    } finally {
+      await producing?.catch(() => {});
+      await Promise.all(agents.map((a) => a.stop()));
+      await cluster.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 );

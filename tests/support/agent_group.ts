@@ -29,8 +29,8 @@ export async function freshTopics(name: string, partitions = 4) {
   return prefix;
 }
 
-export async function outputs(prefix: string) {
-  const kafka = await testKafka();
+export async function outputs(prefix: string, brokers?: string[]) {
+  const kafka = await testKafka(undefined, brokers);
   const names = topicNames(prefix);
   return {
     predictions: await readTopic(kafka, names.predictions),
@@ -47,8 +47,12 @@ export function accountedIds(predictions: KafkaMessage[], dlq: KafkaMessage[]) {
 }
 
 /** Sum of the group's committed offsets on the transactions topic: messages fully handled. */
-export async function groupOffsets(prefix: string, group: string): Promise<number> {
-  const admin = (await testKafka()).admin();
+export async function groupOffsets(
+  prefix: string,
+  group: string,
+  brokers?: string[],
+): Promise<number> {
+  const admin = (await testKafka(undefined, brokers)).admin();
   await admin.connect();
   try {
     const [t] = await admin.fetchOffsets({
@@ -61,6 +65,34 @@ export async function groupOffsets(prefix: string, group: string): Promise<numbe
   }
 }
 
-export async function groupDrained(prefix: string, group: string, total: number): Promise<boolean> {
-  return await groupOffsets(prefix, group) >= total;
+/** Per partition of the transactions topic: the group's committed offset and the end offset. */
+export async function partitionProgress(
+  prefix: string,
+  group: string,
+): Promise<Map<number, { committed: number; end: number }>> {
+  const admin = (await testKafka()).admin();
+  await admin.connect();
+  try {
+    const topic = topicNames(prefix).transactions;
+    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const progress = new Map<number, { committed: number; end: number }>();
+    for (const p of await admin.fetchTopicOffsets(topic)) {
+      progress.set(p.partition, { committed: 0, end: Number(p.high) });
+    }
+    for (const p of t.partitions) {
+      progress.get(p.partition)!.committed = Math.max(0, Number(p.offset));
+    }
+    return progress;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function groupDrained(
+  prefix: string,
+  group: string,
+  total: number,
+  brokers?: string[],
+): Promise<boolean> {
+  return await groupOffsets(prefix, group, brokers) >= total;
 }

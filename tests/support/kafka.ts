@@ -17,9 +17,10 @@ export async function testBrokers(): Promise<string[]> {
   return kafka.brokers;
 }
 
-export async function testKafka(clientId = "fraudstream-test"): Promise<Kafka> {
+/** A client of the test broker, or of `brokers` (a cluster the test started itself). */
+export async function testKafka(clientId = "fraudstream-test", brokers?: string[]): Promise<Kafka> {
   return createKafka({
-    brokers: await testBrokers(),
+    brokers: brokers ?? await testBrokers(),
     clientId,
     securityProtocol: "plaintext",
     connectTimeoutMs: 10_000,

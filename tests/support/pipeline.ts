@@ -1,5 +1,6 @@
 import type { Kafka, KafkaMessage } from "kafkajs";
 import { runCli, testBrokers } from "./kafka.ts";
+import { type AgentStatsDocument, parseAgentStats } from "../../agent/stats_document.ts";
 
 /** The end-to-end pieces tests combine: data files, the producer, agent processes, topic reads. */
 
@@ -17,6 +18,7 @@ export async function produceFiles(
   prefix: string,
   files: string[],
   args: string[] = [],
+  brokers?: string[],
 ): Promise<number> {
   const out = await runCli([
     "produce",
@@ -27,7 +29,7 @@ export async function produceFiles(
     ...args,
     ...files,
   ], {
-    FRAUDSTREAM_BROKERS: (await testBrokers()).join(","),
+    FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(","),
   });
   if (out.code !== 0) throw new Error(`produce failed: ${out.stderr}`);
   const done =
@@ -40,7 +42,7 @@ export interface AgentProcess {
   instance: string;
   child: Deno.ChildProcess;
   log: string[];
-  stats(): Promise<Record<string, unknown> & { consumed: number; scored: number; dlq: number }>;
+  stats(): Promise<AgentStatsDocument>;
   /** SIGTERM and wait: the agent's clean stop. */
   stop(): Promise<number>;
   /** SIGKILL: a crash, nothing flushed. */
@@ -98,7 +100,7 @@ export async function startAgent(
     instance: start.instance,
     child,
     log,
-    stats: () => fetch(`${start.http}/stats`).then((r) => r.json()),
+    stats: () => fetch(`${start.http}/stats`).then((r) => r.json()).then(parseAgentStats),
     stop: async () => {
       child.kill("SIGTERM");
       return (await child.status).code;
