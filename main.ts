@@ -1,4 +1,3 @@
-import "./kafka/kafkajs_speedups.ts";
 import { UsageError } from "./cli/usage_error.ts";
 
 type CommandMain = (argv: string[]) => Promise<number>;
@@ -81,6 +80,6 @@ if (import.meta.main) {
     if (Deno.env.get("FRAUDSTREAM_DEBUG") && err instanceof Error) console.error(err.stack);
     code = err instanceof UsageError ? 2 : 1;
   }
-  // kafkajs leaves retry timers behind after a failure; the command's answer is final.
+  // A Kafka client can leave retry timers behind after a failure; the command's answer is final.
   Deno.exit(code);
 }

@@ -1,7 +1,15 @@
-import type { Batch, Consumer, Kafka, Producer, TopicMessages } from "kafkajs";
 import type { Logger } from "../cli/json_log.ts";
+import type {
+  BatchControl,
+  InputBatch,
+  KafkaClient,
+  KafkaInput,
+  KafkaOutput,
+  OutputRecord,
+  TopicRecords,
+  TransactionalOutput,
+} from "../kafka/boundary.ts";
 import { errorText } from "../kafka/connection.ts";
-import { isRebalance } from "../kafka/rebalance.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
@@ -10,10 +18,10 @@ import type { AgentLabelsState, AgentStatsDocument } from "./stats_document.ts";
 import { LabelFeed } from "./label_feed.ts";
 import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
-import { readPartitionHistory } from "./partition_history.ts";
+import { dlqRecord } from "./dlq_records.ts";
 import type { ModelSlot } from "./model_slot.ts";
 import { ScoringLoop } from "./scoring_loop.ts";
-import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
+import { StateSnapshots } from "./state_snapshots.ts";
 
 export interface AgentConfig {
   group: string;
@@ -36,21 +44,14 @@ export interface AgentConfig {
    * starved VM, a long pause) is evicted and its last batches are scored again.
    */
   sessionTimeoutMs: number;
+  /** Least time between two state snapshots of a partition; 0 writes none (and loads none). */
+  snapshotIntervalMs: number;
   /** Testing only: a fixed sleep per scored chunk, to make an agent of known capacity. */
   testBatchCostMs: number;
   log: Logger;
 }
 
 const BROKER_SILENCE_MS = 5_000;
-
-type BatchPayload = {
-  batch: Batch;
-  pause: () => () => void;
-  resolveOffset: (offset: string) => void;
-  heartbeat: () => Promise<void>;
-  isRunning: () => boolean;
-  isStale: () => boolean;
-};
 
 /**
  * The scoring agent: a consumer-group member on `transactions` that scores each fetched batch
@@ -59,13 +60,14 @@ type BatchPayload = {
  * the offsets commit in one Kafka transaction).
  *
  * Customer state is rebuilt whenever the assignment changes (or a batch fails after touching
- * it): state and duplicate window are cleared, then the assigned partitions' history up to the
- * committed offsets is replayed through the same parsing and feature code before any new batch
- * is scored. An uninterrupted run and a restarted one therefore compute the same features.
+ * it): state and duplicate window are cleared, each assigned partition's newest state snapshot
+ * (agent/state_snapshots.ts) is loaded, then its history after the snapshot up to the committed
+ * offset is replayed through the same parsing and feature code before any new batch is scored.
+ * An uninterrupted run and a restarted one therefore compute the same features.
  */
 export class Agent {
   readonly stats: AgentStats;
-  readonly #kafka: Kafka;
+  readonly #client: KafkaClient;
   readonly #config: AgentConfig;
   readonly #engine: FeatureEngine;
   readonly #duplicates: DuplicateWindow;
@@ -76,35 +78,45 @@ export class Agent {
   /** Times a partition was paused to wait for the label watermark. */
   #labelWaits = 0;
   readonly #loops: ScoringLoop[];
-  #consumer?: Consumer;
-  #producer?: Producer;
+  #input?: KafkaInput;
+  /** Where predictions and DLQ records go: one of the two, by exactlyOnce. */
+  #output?: KafkaOutput;
+  #transactional?: TransactionalOutput;
   #assigned: number[] = [];
+  /** Per partition, the highest label cutoff day scored or replayed: its label join position. */
+  readonly #positions = new Map<number, number>();
+  /** Per partition, the next offset after the last chunk delivered (what a snapshot covers). */
+  readonly #delivered = new Map<number, bigint>();
+  readonly #snapshots: StateSnapshots | null;
+  #snapshotsOn = false;
   #restoring: Promise<void> = Promise.resolve();
   #restored = false;
-  /** Last answer from the brokers to the consumer (fetch or heartbeat), for readiness. */
-  #lastBrokerContact = 0;
   #inFlight = 0;
   #drained: (() => void)[] = [];
-  /** A producer runs one transaction at a time: exactly-once deliveries queue here. */
-  #transactionQueue: Promise<void> = Promise.resolve();
   #restorePending = false;
-  /** Next offset to commit per partition, and the one commit request in flight. */
-  readonly #toCommit = new Map<number, string>();
-  #committing: Promise<void> | null = null;
   #fail!: (err: Error) => void;
   /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
 
-  constructor(kafka: Kafka, config: AgentConfig, engine: FeatureEngine, model: ModelSlot) {
-    this.#kafka = kafka;
+  constructor(client: KafkaClient, config: AgentConfig, engine: FeatureEngine, model: ModelSlot) {
+    this.#client = client;
     this.#config = config;
     this.#engine = engine;
     // Read by the command once the agent runs; a failure before that must not go unhandled.
     this.failed.catch(() => {});
     this.#duplicates = new DuplicateWindow(config.dedupCapacity);
+    this.#snapshots = config.snapshotIntervalMs > 0
+      ? new StateSnapshots(
+        config.topics.state,
+        config.snapshotIntervalMs,
+        engine,
+        this.#duplicates,
+        config.log,
+      )
+      : null;
     const quality = new OnlineQuality(model.threshold);
     this.#join = new LabelJoin(engine);
-    this.#labels = new LabelFeed(kafka, config.topics.labels, this.#join, quality);
+    this.#labels = new LabelFeed(client, config.topics.labels, this.#join, quality);
     this.#loops = Array.from(
       { length: config.concurrency },
       () => new ScoringLoop(engine, model, this.#duplicates, this.#join),
@@ -125,7 +137,7 @@ export class Agent {
   readiness(): Record<string, boolean> {
     return {
       // Idle fetches return every second (maxWaitTimeInMs), so silence means the brokers are away.
-      broker_connected: Date.now() - this.#lastBrokerContact < BROKER_SILENCE_MS,
+      broker_connected: Date.now() - (this.#input?.lastContactMs ?? 0) < BROKER_SILENCE_MS,
       model_loaded: true,
       // No partition is past its label wait: what it scores now reads every label it should.
       labels_caught_up: !this.#labelWaitExpired(),
@@ -141,6 +153,13 @@ export class Agent {
       exactlyOnce: this.#config.exactlyOnce,
       engine: this.#engine.counters,
       topics: this.#config.topics,
+      snapshots: this.#snapshots && this.#snapshotsOn
+        ? {
+          interval_ms: this.#config.snapshotIntervalMs,
+          sent: this.#snapshots.sent,
+          last_error: this.#snapshots.lastError,
+        }
+        : null,
     });
   }
 
@@ -172,73 +191,101 @@ export class Agent {
 
   async start(): Promise<void> {
     const { group, instanceId, topics, log } = this.#config;
-    const producer = this.#kafka.producer(
-      this.#config.exactlyOnce
-        ? {
-          ...PRODUCER_OPTIONS,
-          transactionalId: `${group}.${instanceId}`,
-          idempotent: true,
-          maxInFlightRequests: 1,
-        }
-        : PRODUCER_OPTIONS,
-    );
-    this.#producer = producer;
-    await producer.connect();
+    if (this.#config.exactlyOnce) {
+      this.#transactional = await this.#client.transactionalOutput({
+        transactionalId: `${group}.${instanceId}`,
+      });
+    } else {
+      this.#output = await this.#client.output();
+    }
     await this.#labels.start(`${group}.labels.${instanceId}.${crypto.randomUUID().slice(0, 8)}`);
-
-    const consumer = this.#kafka.consumer({
-      groupId: group,
+    if (this.#snapshots) {
+      const admin = await this.#client.admin();
+      try {
+        this.#snapshotsOn = await this.#snapshots.start(this.#client, admin);
+      } finally {
+        await admin.close();
+      }
+      if (!this.#snapshotsOn) {
+        log.log("warn", "snapshots_off", {
+          reason:
+            `no topic ${topics.state}: restores replay whole partitions (create it with fraudstream topics)`,
+        });
+      }
+    }
+    const input = this.#client.input({
+      group,
+      topic: topics.transactions,
+      start: "earliest",
+      // Exactly-once: the offsets commit inside each transaction, with its predictions.
+      commit: this.#config.exactlyOnce ? "none" : "coalesced",
+      concurrency: this.#config.concurrency,
       maxBytes: 8 << 20,
       maxBytesPerPartition: 1 << 20,
-      sessionTimeout: this.#config.sessionTimeoutMs,
+      sessionTimeoutMs: this.#config.sessionTimeoutMs,
       // A member learns of a rebalance from a heartbeat's answer: once a second keeps the whole
       // group's pause short (and is well under a third of any allowed session timeout).
-      heartbeatInterval: 1_000,
+      heartbeatIntervalMs: 1_000,
       // An idle fetch returns after this long; it bounds how long SIGTERM waits for one.
-      maxWaitTimeInMs: 1_000,
+      maxWaitMs: 1_000,
+    }, {
+      assigned: (partitions, leader) => {
+        log.log("info", "assignment", { partitions, leader });
+        for (const p of this.#waitingSince.keys()) {
+          if (!partitions.includes(p)) this.#waitingSince.delete(p);
+        }
+        if (partitions.join() !== this.#assigned.join() || !this.#restored) {
+          this.#assigned = [...partitions];
+          this.#requestRestore();
+        }
+      },
+      crashed: (error, restarting) => {
+        this.stats.errors++;
+        log.log("error", "consumer_crash", { error: error.message, restart: restarting });
+        if (!restarting) this.#fail(error);
+      },
+      commitFailed: (error, offsets) => {
+        // Only means re-scoring after a crash or rebalance (at-least-once).
+        this.stats.errors++;
+        log.log("warn", "commit_failed", {
+          offsets: offsets.map((o) => ({ partition: o.partition, offset: String(o.nextOffset) })),
+          error: errorText(error),
+        });
+      },
     });
-    this.#consumer = consumer;
-    const contact = () => (this.#lastBrokerContact = Date.now());
-    consumer.on(consumer.events.CONNECT, contact);
-    consumer.on(consumer.events.FETCH, contact);
-    consumer.on(consumer.events.HEARTBEAT, contact);
-    consumer.on(consumer.events.GROUP_JOIN, (e) => {
-      const partitions = [...(e.payload.memberAssignment[topics.transactions] ?? [])].sort((a, b) =>
-        a - b
-      );
-      log.log("info", "assignment", { partitions, leader: e.payload.isLeader });
-      for (const p of this.#waitingSince.keys()) {
-        if (!partitions.includes(p)) this.#waitingSince.delete(p);
-      }
-      if (partitions.join() !== this.#assigned.join() || !this.#restored) {
-        this.#assigned = partitions;
-        this.#requestRestore();
-      }
-    });
-    consumer.on(consumer.events.CRASH, (e) => {
-      this.stats.errors++;
-      log.log("error", "consumer_crash", {
-        error: e.payload.error.message,
-        restart: e.payload.restart,
-      });
-      if (!e.payload.restart) this.#fail(e.payload.error);
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: topics.transactions, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.#config.concurrency,
-      eachBatch: (payload) => this.#onBatch(payload),
-    });
+    this.#input = input;
+    await input.start((batch, control) => this.#onBatch(batch, control));
   }
 
-  /** Finishes the batches in flight, commits them, leaves the group. */
+  /**
+   * Finishes the batches in flight, commits them, leaves the group; then snapshots every partition
+   * it scored, so that whoever takes them next replays nothing of what was done here.
+   */
   async stop(): Promise<void> {
-    await this.#consumer?.stop();
-    await this.#commitsDone();
-    await Promise.all([this.#consumer?.disconnect(), this.#labels.stop()]);
-    await this.#producer?.disconnect();
+    // Leaving the group may report an empty assignment: what was scored here is known before.
+    const scored = this.#restored ? [...this.#assigned] : [];
+    await Promise.all([this.#input?.stop(), this.#labels.stop()]);
+    if (this.#snapshotsOn) {
+      for (const partition of scored) this.#snapshot(partition, Infinity);
+    }
+    await Promise.all([
+      this.#output?.close(),
+      this.#transactional?.close(),
+      this.#snapshots?.close(),
+    ]);
+  }
+
+  /** Captures the partition's state if a snapshot is due (always when `now` is Infinity). */
+  #snapshot(partition: number, now: number): void {
+    const next = this.#delivered.get(partition);
+    if (next === undefined || !this.#snapshots!.due(partition, now)) return;
+    this.#snapshots!.capture(
+      partition,
+      next,
+      this.#positions.get(partition) ?? -Infinity,
+      now,
+      () => this.#input?.commitsDone() ?? Promise.resolve(),
+    );
   }
 
   #labelWaitExpired(): boolean {
@@ -252,10 +299,10 @@ export class Agent {
   /**
    * Whether the chunk's transactions may be scored now: the label watermark covers what they
    * need, or their partition has waited --label-wait for it. Otherwise pauses the partition until
-   * the watermark arrives or the wait is over; kafkajs then fetches it again from the first
-   * offset not resolved, i.e. this chunk.
+   * the watermark arrives or the wait is over; the input then delivers it again from the first
+   * record not acknowledged, i.e. this chunk.
    */
-  #labelsReady(partition: number, cutoffDay: number, pause: () => () => void): boolean {
+  #labelsReady(partition: number, cutoffDay: number): boolean {
     const need = this.#join.neededWatermarkMs(cutoffDay);
     if (this.#join.isReady(need)) {
       this.#waitingSince.delete(partition);
@@ -267,77 +314,81 @@ export class Agent {
     if (left <= 0) return true;
     this.#waitingSince.set(partition, since);
     this.#labelWaits++;
-    const resume = pause();
-    this.#join.whenReady(need, left).then(resume);
+    const input = this.#input!;
+    input.pause(partition);
+    this.#join.whenReady(need, left).then(() => input.resume(partition));
     return false;
   }
 
   /**
-   * Waits for a state rebuild in progress, heartbeating meanwhile: kafkajs heartbeats only between
-   * batches, and a restore of a long history outlasts a short session timeout, which would evict
-   * this member and start the rebuild over on the next assignment.
+   * Waits for a state rebuild in progress, heartbeating meanwhile: a client may heartbeat only
+   * between batches, and a restore of a long history outlasts a short session timeout, which would
+   * evict this member and start the rebuild over on the next assignment.
    */
-  async #restoreDone(heartbeat: () => Promise<void>): Promise<void> {
+  async #restoreDone(control: BatchControl): Promise<void> {
     let done = false;
     const restoring = this.#restoring.then(() => (done = true));
     while (!done) {
       await Promise.race([restoring, new Promise((r) => setTimeout(r, 1_000))]);
-      if (!done) await heartbeat();
+      if (!done) await control.heartbeat();
     }
   }
 
-  async #onBatch(
-    { batch, pause, resolveOffset, heartbeat, isRunning, isStale }: BatchPayload,
-  ): Promise<void> {
-    await this.#restoreDone(heartbeat);
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+  async #onBatch(batch: InputBatch, control: BatchControl): Promise<void> {
+    await this.#restoreDone(control);
+    if (!control.active || batch.length === 0) return;
     const loop = this.#loops.pop()!;
     this.#inFlight++;
+    const partition = batch.partition;
+    let from = 0;
     try {
-      const { topic, partition, messages } = batch;
       const max = this.#config.maxBatch;
-      for (let i = 0; i < messages.length; i += max) {
-        if (!isRunning() || isStale()) return;
-        const chunk = messages.length <= max ? messages : messages.slice(i, i + max);
+      for (; from < batch.length; from += max) {
+        if (!control.active) return;
+        const to = Math.min(batch.length, from + max);
         const started = performance.now();
-        const cutoffDay = loop.prepare(chunk);
+        const cutoffDay = loop.prepare(batch, from, to);
         this.#join.fetched(partition, loop.preparedMinCutoffDay);
-        if (!this.#labelsReady(partition, cutoffDay, pause)) return;
-        const out = await loop.score(topic, partition, chunk);
+        if (!this.#labelsReady(partition, cutoffDay)) return;
+        const out = await loop.score(batch, from, to);
         this.#join.scored(partition, cutoffDay);
+        if (cutoffDay > (this.#positions.get(partition) ?? -Infinity)) {
+          this.#positions.set(partition, cutoffDay);
+        }
         if (this.#config.testBatchCostMs > 0) {
           await new Promise((r) => setTimeout(r, this.#config.testBatchCostMs));
         }
-        const last = chunk[chunk.length - 1].offset;
-        const next = String(Number(last) + 1);
-        await this.#deliver(topic, partition, next, out.predictions, out.dlq);
-        resolveOffset(last);
+        const next = batch.offset(to - 1) + 1n;
+        const dlq = out.rejects.map((r) => dlqRecord(batch, r.index, r.reason));
+        await this.#deliver(batch.partition, next, out.predictions, dlq, control);
+        this.#delivered.set(partition, next);
+        if (this.#snapshotsOn) this.#snapshot(partition, performance.now());
         const stats = this.stats;
-        stats.consumed.add(chunk.length);
+        stats.consumed.add(to - from);
         stats.scored.add(out.rows);
-        stats.dlq.add(out.dlq.length);
-        for (const d of out.dlq) stats.recordDlq(String(d.headers!["fraudstream.reason"]));
+        stats.dlq.add(dlq.length);
+        for (const r of out.rejects) stats.recordDlq(r.reason);
         stats.batches++;
-        stats.batchSize.observe(chunk.length);
+        stats.batchSize.observe(to - from);
         stats.batchLatencyMs.observe(performance.now() - started);
         stats.e2eLatencyMs.observeAll(out.latenciesMs);
         for (let r = 0; r < out.rows; r++) {
           stats.quality.scored(out.transactionIds[r], out.scores[r]);
         }
-        stats.lag.set(partition, Math.max(0, Number(batch.highWatermark) - Number(next)));
-        await heartbeat();
+        stats.lag.set(partition, Math.max(0, Number(batch.highWatermark - next)));
+        await control.heartbeat();
       }
     } catch (err) {
       // A rebalance interrupting a batch is expected whenever agents come and go: logged as what
       // it is, not counted as an error. Either way the batch is fetched again and state rebuilt.
-      const rebalance = isRebalance(err);
+      const rebalance = this.#client.isRebalance(err);
       if (!rebalance) this.stats.errors++;
       this.#config.log.log(
         rebalance ? "info" : "error",
         rebalance ? "batch_rebalanced" : "batch_failed",
         {
-          partition: batch.partition,
-          first_offset: batch.firstOffset(),
+          partition,
+          first_offset: String(batch.offset(Math.min(from, batch.length - 1))),
           error: err instanceof Error ? err.message : String(err),
         },
       );
@@ -350,41 +401,33 @@ export class Agent {
     }
   }
 
+  /**
+   * Sends a chunk's predictions and DLQ records, then acknowledges its input: at-least-once, the
+   * ack schedules a coalesced commit once the records are acknowledged; exactly-once, the
+   * offsets commit in the same transaction as the records.
+   */
   async #deliver(
-    topic: string,
     partition: number,
-    nextOffset: string,
-    predictions: TopicMessages["messages"],
-    dlq: TopicMessages["messages"],
+    nextOffset: bigint,
+    predictions: OutputRecord[],
+    dlq: OutputRecord[],
+    control: BatchControl,
   ): Promise<void> {
-    const topicMessages: TopicMessages[] = [];
+    const groups: TopicRecords[] = [];
     if (predictions.length) {
-      topicMessages.push({ topic: this.#config.topics.predictions, messages: predictions });
+      groups.push({ topic: this.#config.topics.predictions, records: predictions });
     }
-    if (dlq.length) topicMessages.push({ topic: this.#config.topics.dlq, messages: dlq });
-    const producer = this.#producer!;
-    if (this.#config.exactlyOnce) {
-      const run = this.#transactionQueue.then(async () => {
-        const tx = await producer.transaction();
-        try {
-          if (topicMessages.length) await tx.sendBatch({ topicMessages });
-          await tx.sendOffsets({
-            consumerGroupId: this.#config.group,
-            topics: [{ topic, partitions: [{ partition, offset: nextOffset }] }],
-          });
-          await tx.commit();
-        } catch (err) {
-          await tx.abort().catch(() => {});
-          throw err;
-        }
+    if (dlq.length) groups.push({ topic: this.#config.topics.dlq, records: dlq });
+    if (this.#transactional) {
+      await this.#transactional.sendWithOffsets(groups, {
+        input: this.#input!,
+        partition,
+        nextOffset,
       });
-      this.#transactionQueue = run.catch(() => {});
-      return await run;
+    } else if (groups.length) {
+      await this.#output!.send(groups);
     }
-    if (topicMessages.length) await producer.sendBatch({ topicMessages, acks: -1 });
-    // The predictions are acknowledged, so the offset may be committed; the next batch does not
-    // wait for that round trip. Offsets due meanwhile are merged into the next commit.
-    this.#scheduleCommit(topic, partition, nextOffset);
+    control.ack(nextOffset);
   }
 
   /**
@@ -405,87 +448,57 @@ export class Agent {
 
   async #restore(): Promise<void> {
     await this.#waitForDrain();
-    await this.#commitsDone();
+    await this.#input?.commitsDone();
     this.#restorePending = false;
     const partitions = this.#assigned;
     const started = performance.now();
-    const { group, instanceId, topics, log } = this.#config;
+    const { group, topics, log } = this.#config;
     this.#engine.dropCustomers(() => true);
     this.#duplicates.clear();
-    const admin = this.#kafka.admin();
-    await admin.connect();
-    const ends = new Map<number, number>();
+    const ends = new Map<number, bigint>();
     const behind: number[] = [];
+    const positions = new Map<number, number>();
+    const starts = new Map<number, bigint>();
+    const admin = await this.#client.admin();
     try {
-      const [committed] = await admin.fetchOffsets({
-        groupId: group,
-        topics: [topics.transactions],
-      });
-      for (const p of committed?.partitions ?? []) {
-        if (partitions.includes(p.partition) && Number(p.offset) > 0) {
-          ends.set(p.partition, Number(p.offset));
+      for (const [partition, offset] of await admin.committedOffsets(group, topics.transactions)) {
+        if (partitions.includes(partition) && offset > 0n) ends.set(partition, offset);
+      }
+      for (const p of await admin.partitionOffsets(topics.transactions)) {
+        const from = ends.get(p.partition) ?? 0n;
+        const start = from > p.earliest ? from : p.earliest;
+        if (partitions.includes(p.partition) && p.latest > start) behind.push(p.partition);
+      }
+      if (this.#snapshotsOn) {
+        for (
+          const [partition, snapshot] of await this.#snapshots!.load(this.#client, admin, ends)
+        ) {
+          this.#snapshots!.apply(snapshot);
+          positions.set(partition, snapshot.position);
+          starts.set(partition, snapshot.nextOffset);
         }
       }
-      for (const p of await admin.fetchTopicOffsets(topics.transactions)) {
-        const from = Math.max(ends.get(p.partition) ?? 0, Number(p.low));
-        if (partitions.includes(p.partition) && Number(p.high) > from) behind.push(p.partition);
-      }
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
     const loop = this.#loops[0];
-    const positions = new Map<number, number>();
-    const messages = await readPartitionHistory(
-      this.#kafka,
-      topics.transactions,
-      ends,
-      `${group}.restore.${instanceId}.${crypto.randomUUID().slice(0, 8)}`,
-      (partition, batch) => {
-        const cutoff = loop.replay(batch);
-        if (cutoff > (positions.get(partition) ?? -Infinity)) positions.set(partition, cutoff);
-      },
-    );
+    const messages = await this.#client.readHistory(topics.transactions, ends, (batch) => {
+      const cutoff = loop.replay(batch);
+      if (cutoff > (positions.get(batch.partition) ?? -Infinity)) {
+        positions.set(batch.partition, cutoff);
+      }
+    }, starts);
     this.#join.setAssigned(positions, behind);
+    this.#positions.clear();
+    this.#delivered.clear();
+    for (const [partition, position] of positions) this.#positions.set(partition, position);
+    for (const [partition, end] of ends) this.#delivered.set(partition, end);
     const ms = Math.round(performance.now() - started);
-    this.stats.lastRestore = { partitions, messages, ms };
+    const fromSnapshot = [...starts.keys()].sort((a, b) => a - b);
+    this.stats.lastRestore = { partitions, messages, ms, from_snapshot: fromSnapshot };
     this.stats.restores++;
     this.#restored = !this.#restorePending;
-    log.log("info", "restore", { partitions, messages, ms });
-  }
-
-  /**
-   * One OffsetCommit request at a time, each carrying the latest offset of every partition that
-   * advanced since the last: commits keep up with any batch rate, and they stay in order. A
-   * failed commit only means re-scoring after a crash or rebalance (at-least-once).
-   */
-  #scheduleCommit(topic: string, partition: number, nextOffset: string): void {
-    this.#toCommit.set(partition, nextOffset);
-    this.#committing ??= this.#flushCommits(topic);
-  }
-
-  async #flushCommits(topic: string): Promise<void> {
-    try {
-      while (this.#toCommit.size > 0) {
-        const offsets = [...this.#toCommit].map(([partition, offset]) => ({
-          topic,
-          partition,
-          offset,
-        }));
-        this.#toCommit.clear();
-        try {
-          await this.#consumer!.commitOffsets(offsets);
-        } catch (err) {
-          this.stats.errors++;
-          this.#config.log.log("warn", "commit_failed", { offsets, error: errorText(err) });
-        }
-      }
-    } finally {
-      this.#committing = null;
-    }
-  }
-
-  async #commitsDone(): Promise<void> {
-    while (this.#committing) await this.#committing;
+    log.log("info", "restore", { partitions, messages, ms, from_snapshot: fromSnapshot });
   }
 
   #waitForDrain(): Promise<void> {

@@ -6,17 +6,12 @@ import { durationMs, hostPort, nonNegativeNumber, positiveInt } from "../cli/val
 import { FeatureEngine } from "../features/feature_engine.ts";
 import { DEFAULT_DUPLICATE_WINDOW } from "../transactions/duplicate_window.ts";
 import { startStatsServer } from "../http/stats_server.ts";
-import {
-  CONNECTION_FLAGS,
-  connectionSettings,
-  createKafka,
-  withinConnectTimeout,
-} from "../kafka/connection.ts";
+import { createKafkaClient } from "../kafka/boundary.ts";
+import { CONNECTION_FLAGS, connectionSettings, errorText } from "../kafka/connection.ts";
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
 import { DEFAULT_MODEL_PATH } from "./onnx_model.ts";
 import { DEFAULT_MODEL_POLL_MS, openServingModel } from "./model_watch.ts";
-import { kafkajsSpeedupsInstalled } from "../kafka/kafkajs_speedups.ts";
 import { MLFLOW_RUN_FLAG, startRunMetrics } from "../mlflow/run_metrics.ts";
 
 /** How long SIGTERM may take: finish the batch, commit, leave the group. */
@@ -106,6 +101,13 @@ export const command = defineCommand({
         "the group reassigns a member's partitions after this long without a heartbeat: shorter recovers sooner from a crash, but evicts a member stalled that long (6s to 300s)",
       default: "10s",
     },
+    "snapshot-interval": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "least time between two snapshots of a partition's state on the state topic, which restores start from (0: none)",
+      default: "30s",
+    },
     ...MLFLOW_RUN_FLAG,
     "log-level": {
       type: "string",
@@ -142,6 +144,7 @@ export const command = defineCommand({
     dedupCapacity: positiveInt("dedup-window", flags["dedup-window"]),
     labelWaitMs: durationMs("label-wait", flags["label-wait"]),
     sessionTimeoutMs: durationMs("session-timeout", flags["session-timeout"]),
+    snapshotIntervalMs: durationMs("snapshot-interval", flags["snapshot-interval"]),
     testBatchCostMs: nonNegativeNumber("test-batch-cost-ms", flags["test-batch-cost-ms"]),
     log: jsonLogger("agent", level),
   };
@@ -161,15 +164,17 @@ export const command = defineCommand({
     modelPollMs,
     config.log,
   );
-  const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instanceId}` });
-
-  const admin = kafka.admin();
-  await withinConnectTimeout(settings, "reach Kafka", async () => {
-    await admin.connect();
-    await admin.describeCluster();
+  const client = await createKafkaClient({
+    ...settings,
+    clientId: `${settings.clientId}-${instanceId}`,
   });
+
+  // Waits for the brokers up to --connect-timeout: they may be restarting or failing over.
+  const admin = await client.admin();
   try {
-    const missing = (await describeTopics(admin, Object.values(config.topics))).filter((t) =>
+    // The state topic is optional: without it restores replay whole partitions (agent/agent.ts).
+    const { state: _, ...required } = config.topics;
+    const missing = (await describeTopics(admin, Object.values(required))).filter((t) =>
       t.partitions === 0
     );
     if (missing.length) {
@@ -180,10 +185,10 @@ export const command = defineCommand({
       );
     }
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 
-  const agent = new Agent(kafka, config, engine, model);
+  const agent = new Agent(client, config, engine, model);
   const server = http
     ? await startStatsServer(http, {
       healthy: () => true,
@@ -210,7 +215,7 @@ export const command = defineCommand({
     },
     exactly_once: config.exactlyOnce,
     label_wait_ms: config.labelWaitMs,
-    kafkajs_speedups: kafkajsSpeedupsInstalled,
+    kafka: client.details,
     http: server?.url ?? null,
   });
 
@@ -239,7 +244,8 @@ export const command = defineCommand({
     config.log.log("error", "failed", { error: received.message });
     await Promise.race([agent.stop().catch(() => {}), new Promise((r) => setTimeout(r, 5_000))]);
     await server?.shutdown();
-    return 1;
+    // The last line says why in words, as a start-up failure's does (e.g. a revoked credential).
+    throw new UserFacingError(`agent stopped: ${errorText(received)}`);
   }
   config.log.log("info", "stopping", { signal: received });
   const stopped = await Promise.race([

@@ -11,6 +11,7 @@ import {
   type AgentStatsDocument,
   type RestoreReport,
   type ServingModelState,
+  type SnapshotsState,
 } from "./stats_document.ts";
 
 /** What /metrics shows of the label join (agent/label_join.ts). */
@@ -66,6 +67,7 @@ export class AgentStats {
       /** The feature engine's counters (FeatureEngine.counters). */
       engine: EngineCounters;
       topics: TopicNames;
+      snapshots: SnapshotsState | null;
     },
   ): AgentStatsDocument {
     const engine = extra.engine;
@@ -104,6 +106,7 @@ export class AgentStats {
       lag: { total: totalLag, partitions },
       assigned_partitions: extra.assigned,
       restore: this.lastRestore,
+      snapshots: extra.snapshots,
       labels: extra.labels,
       quality: this.quality.summary(),
     };

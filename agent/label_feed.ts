@@ -1,4 +1,4 @@
-import type { Consumer, Kafka } from "kafkajs";
+import type { KafkaClient, KafkaInput } from "../kafka/boundary.ts";
 import {
   type LabelRecord,
   newLabelRecord,
@@ -15,20 +15,20 @@ import type { OnlineQuality } from "./online_quality.ts";
  * the join has released enough of them.
  */
 export class LabelFeed {
-  readonly #kafka: Kafka;
+  readonly #client: KafkaClient;
   readonly #topic: string;
   readonly #join: LabelJoin;
   readonly #quality: OnlineQuality;
   readonly #held = new Set<number>();
   /** Every record is read into this one: the feed allocates nothing per label. */
   readonly #record: LabelRecord = newLabelRecord();
-  #consumer?: Consumer;
+  #input?: KafkaInput;
   labels = 0;
   watermarks = 0;
   invalid = 0;
 
-  constructor(kafka: Kafka, topic: string, join: LabelJoin, quality: OnlineQuality) {
-    this.#kafka = kafka;
+  constructor(client: KafkaClient, topic: string, join: LabelJoin, quality: OnlineQuality) {
+    this.#client = client;
     this.#topic = topic;
     this.#join = join;
     this.#quality = quality;
@@ -36,59 +36,61 @@ export class LabelFeed {
   }
 
   async start(groupId: string): Promise<void> {
-    const admin = this.#kafka.admin();
-    await admin.connect();
+    const admin = await this.#client.admin();
     try {
-      this.#join.setPartitions(
-        (await admin.fetchTopicOffsets(this.#topic)).map((p) => p.partition),
-      );
+      this.#join.setPartitions((await admin.partitionOffsets(this.#topic)).map((p) => p.partition));
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
-    const consumer = this.#kafka.consumer({ groupId, maxBytes: 8 << 20, maxWaitTimeInMs: 1_000 });
-    this.#consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.#topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch, pause }) => {
-        const partition = batch.partition;
-        const l = this.#record;
-        for (const m of batch.messages) {
-          const kind = m.value ? readLabelMessage(m.value, l) : null;
-          if (kind === "label") {
-            this.#join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
-            this.#quality.labelled(l.transactionId, l.fraud);
-            this.labels++;
-          } else if (kind === "watermark") {
-            this.#join.setWatermark(partition, l.eventTimeMs);
-            this.watermarks++;
-          } else {
-            this.invalid++;
-          }
+    const input = this.#client.input({
+      group: groupId,
+      topic: this.#topic,
+      start: "earliest",
+      commit: "none",
+      maxBytes: 8 << 20,
+      maxWaitMs: 1_000,
+    });
+    this.#input = input;
+    await input.start((batch, control) => {
+      const partition = batch.partition;
+      const l = this.#record;
+      for (let i = 0; i < batch.length; i++) {
+        const value = batch.value(i);
+        const kind = value ? readLabelMessage(value, l) : null;
+        if (kind === "label") {
+          this.#join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
+          this.#quality.labelled(l.transactionId, l.fraud);
+          this.labels++;
+        } else if (kind === "watermark") {
+          this.#join.setWatermark(partition, l.eventTimeMs);
+          this.watermarks++;
+        } else {
+          this.invalid++;
         }
-        if (this.#join.shouldHold(partition)) {
-          pause();
-          this.#held.add(partition);
-        }
-        return Promise.resolve();
-      },
+      }
+      // Read, so not delivered again when a hold below is released.
+      control.ack(batch.offset(batch.length - 1) + 1n);
+      if (this.#join.shouldHold(partition)) {
+        this.#held.add(partition);
+        input.pause(partition);
+      }
+      return Promise.resolve();
     });
   }
 
   /** Resumes the held partitions the join no longer needs held. */
   #release(): void {
-    const consumer = this.#consumer;
-    if (!consumer) return;
+    const input = this.#input;
+    if (!input) return;
     for (const partition of this.#held) {
       if (this.#join.shouldHold(partition)) continue;
       this.#held.delete(partition);
-      consumer.resume([{ topic: this.#topic, partitions: [partition] }]);
+      input.resume(partition);
     }
   }
 
   async stop(): Promise<void> {
     this.#join.close();
-    await this.#consumer?.disconnect();
+    await this.#input?.stop();
   }
 }

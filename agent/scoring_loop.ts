@@ -1,11 +1,11 @@
-import type { Buffer } from "node:buffer";
-import type { IHeaders, KafkaMessage, Message } from "kafkajs";
+import type { InputBatch, OutputRecord } from "../kafka/boundary.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { parseRow } from "../transactions/parse_row.ts";
-import { HEADER, RowState } from "../transactions/row_fields.ts";
+import { RowState } from "../transactions/row_fields.ts";
 import type { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { newTransaction } from "../transactions/transaction.ts";
 import type { ServingModel } from "./model_slot.ts";
+import type { DlqReason } from "./dlq_records.ts";
 import { PredictionEncoder } from "./prediction_records.ts";
 
 /**
@@ -22,12 +22,15 @@ export interface BatchScorer {
   scoreBatch(features: Float32Array, rows: number, out: Float32Array): Promise<Float32Array>;
 }
 
-/** Why an input message became a DLQ record instead of a prediction. */
-export type DlqReason = string;
+/** An input record that is not scored: its index in the batch, and why. */
+export interface Reject {
+  index: number;
+  reason: DlqReason;
+}
 
 export interface ScoredBatch {
-  predictions: Message[];
-  dlq: Message[];
+  predictions: OutputRecord[];
+  rejects: Reject[];
   /** Per prediction: transaction id and score, for online quality. */
   transactionIds: Float64Array;
   scores: Float32Array;
@@ -42,12 +45,13 @@ export interface LabelGate {
 }
 
 /**
- * The agent's hot path for one fetched chunk of one partition, in two steps. `prepare` parses
- * every message into typed columns and tells which labels the chunk needs (its highest label
- * cutoff day), so the agent can wait for them before anything changes state. `score` then routes
- * rejects and duplicates to the DLQ, runs the feature engine into one Float32Array, scores it with
- * ONE model call, and builds the prediction records. Kafka I/O stays outside (agent/agent.ts), so
- * this runs the same in tests and benchmarks.
+ * The agent's processor: records of one partition in, prediction records and typed rejects out,
+ * for one chunk (records [from, to) of a fetched batch) in two steps. `prepare` parses every
+ * record into typed columns and tells which labels the chunk needs (its highest label cutoff day),
+ * so the agent can wait for them before anything changes state. `score` then sets rejects and
+ * duplicates aside, runs the feature engine into one Float32Array, scores it with ONE model call,
+ * and builds the prediction records. No Kafka I/O: the agent (agent/agent.ts) reads, sends and
+ * commits, so this runs the same in tests and benchmarks.
  */
 export class ScoringLoop {
   readonly #engine: FeatureEngine;
@@ -97,16 +101,18 @@ export class ScoringLoop {
   preparedMinCutoffDay = Infinity;
 
   /**
-   * Parses messages (nothing else changes); returns the highest label cutoff day of the
-   * transactions among them (FeatureEngine.labelCutoffDay), -Infinity when there are none.
+   * Parses records [from, to) of the batch (nothing else changes); returns the highest label
+   * cutoff day of the transactions among them (FeatureEngine.labelCutoffDay), -Infinity when there
+   * are none.
    */
-  prepare(messages: KafkaMessage[]): number {
-    this.#ensureCapacity(messages.length);
+  prepare(batch: InputBatch, from: number, to: number): number {
+    const n = to - from;
+    this.#ensureCapacity(n);
     const tx = this.#tx;
     let maxCutoff = -Infinity;
     let minCutoff = Infinity;
-    for (let m = 0; m < messages.length; m++) {
-      const reason = this.#parse(messages[m].value);
+    for (let m = 0; m < n; m++) {
+      const reason = this.#parse(batch.value(from + m));
       this.#reasons[m] = reason;
       if (reason !== null) continue;
       this.#inTxIds[m] = tx.transactionId;
@@ -119,27 +125,30 @@ export class ScoringLoop {
       if (cutoff > maxCutoff) maxCutoff = cutoff;
       if (cutoff < minCutoff) minCutoff = cutoff;
     }
-    this.#prepared = messages.length;
+    this.#prepared = n;
     this.preparedMinCutoffDay = minCutoff;
     return maxCutoff;
   }
 
-  /** Scores the messages given to the latest `prepare`. */
+  /** Scores records [from, to) of the batch, given to the latest `prepare`. */
   async score(
-    topic: string,
-    partition: number,
-    messages: KafkaMessage[],
+    batch: InputBatch,
+    from: number,
+    to: number,
     now: () => number = Date.now,
   ): Promise<ScoredBatch> {
-    if (this.#prepared !== messages.length) throw new Error("score: prepare these messages first");
+    const n = to - from;
+    if (this.#prepared !== n) throw new Error("score: prepare these records first");
     this.#prepared = 0;
     const width = this.#engine.width;
     const labels = this.#labels;
     const tx = this.#tx;
-    const dlq: Message[] = [];
+    const rejects: Reject[] = [];
     let rows = 0;
-    for (let m = 0; m < messages.length; m++) {
-      const msg = messages[m];
+    // Customers are tagged with their partition (for state snapshots); no await until the last
+    // process() below, so another partition's batch cannot change the tag in between.
+    this.#engine.ownerTag = batch.partition;
+    for (let m = 0; m < n; m++) {
       let reason = this.#reasons[m];
       if (reason === null) {
         tx.transactionId = this.#inTxIds[m];
@@ -149,7 +158,7 @@ export class ScoringLoop {
         }
       }
       if (reason !== null) {
-        dlq.push(dlqRecord(msg, reason, topic, partition));
+        rejects.push({ index: from + m, reason });
         continue;
       }
       tx.terminalId = this.#inTerminals[m];
@@ -160,7 +169,7 @@ export class ScoringLoop {
       this.#txIds[rows] = tx.transactionId;
       this.#customers[rows] = tx.customerId;
       this.#eventTimes[rows] = tx.eventTimeMs;
-      this.#inputTimes[rows] = Number(msg.timestamp);
+      this.#inputTimes[rows] = batch.timestampMs(from + m);
       rows++;
     }
     // One model for the whole batch: a hot swap takes effect at the next one.
@@ -182,7 +191,7 @@ export class ScoringLoop {
     }, rows);
     return {
       predictions,
-      dlq,
+      rejects,
       transactionIds: this.#txIds.subarray(0, rows),
       scores,
       latenciesMs: this.#latencies.subarray(0, rows),
@@ -195,10 +204,11 @@ export class ScoringLoop {
    * same parsing and duplicate rules as scoring, so the state equals an uninterrupted run's.
    * Returns the highest label cutoff day replayed (-Infinity when none).
    */
-  replay(messages: KafkaMessage[]): number {
+  replay(batch: InputBatch): number {
     let maxCutoff = -Infinity;
-    for (const msg of messages) {
-      if (this.#parse(msg.value) !== null) continue;
+    this.#engine.ownerTag = batch.partition;
+    for (let i = 0; i < batch.length; i++) {
+      if (this.#parse(batch.value(i)) !== null) continue;
       if (this.#duplicates.seen(this.#tx.transactionId, this.#tx.customerId)) continue;
       this.#engine.updateCustomer(this.#tx);
       const cutoff = this.#engine.labelCutoffDay(this.#tx.eventTimeMs);
@@ -208,12 +218,10 @@ export class ScoringLoop {
   }
 
   /** Parses into #tx; null when it is a scoreable transaction (duplicates are checked later). */
-  #parse(value: Buffer | null): DlqReason | null {
-    if (value === null || value.length === 0) return "empty_message";
+  #parse(value: Uint8Array | null): DlqReason | null {
+    if (value === null || value.length === 0) return "empty_line";
     if (value.length > MAX_MESSAGE_BYTES) return "line_too_long";
-    const outcome = parseRow(value, 0, value.length, this.#tx, this.#rowState);
-    if (outcome === HEADER) return "header_line";
-    return outcome;
+    return parseRow(value, 0, value.length, this.#tx, this.#rowState);
   }
 
   #ensureCapacity(n: number): void {
@@ -238,21 +246,4 @@ export class ScoringLoop {
 
 function encoderFor(model: BatchScorer): PredictionEncoder {
   return new PredictionEncoder(model.name, model.version, model.threshold);
-}
-
-/** DLQ record: the original key and bytes untouched; why and where from in headers. */
-export function dlqRecord(
-  msg: KafkaMessage,
-  reason: DlqReason,
-  topic: string,
-  partition: number,
-): Message {
-  const headers: IHeaders = {
-    "fraudstream.reason": reason,
-    "fraudstream.source": `${topic}/${partition}/${msg.offset}`,
-    "fraudstream.source.topic": topic,
-    "fraudstream.source.partition": String(partition),
-    "fraudstream.source.offset": msg.offset,
-  };
-  return { key: msg.key, value: msg.value, headers };
 }

@@ -11,8 +11,19 @@ export const AGENT_STATS_VERSION = 1;
 /** The last restore of feature state from the partition histories. */
 export interface RestoreReport {
   partitions: number[];
+  /** Records replayed (after the snapshots loaded, for the partitions that had one). */
   messages: number;
   ms: number;
+  /** Partitions whose state started from a snapshot on the state topic. */
+  from_snapshot: number[];
+}
+
+/** State snapshots written to the state topic; null when they are off. */
+export interface SnapshotsState {
+  interval_ms: number;
+  sent: number;
+  /** The last failed send (only means a longer replay after a restart), null when none. */
+  last_error: string | null;
 }
 
 /** The label join's state (agent/label_join.ts and the label feed), also shown on /readyz. */
@@ -82,6 +93,7 @@ export interface AgentStatsDocument extends StatsDocumentHead {
   lag: { total: number; partitions: { topic: string; partition: number; lag: number }[] };
   assigned_partitions: number[];
   restore: RestoreReport | null;
+  snapshots: SnapshotsState | null;
   labels: AgentLabelsState;
   quality: OnlineQualitySummary;
 }
@@ -121,7 +133,13 @@ const AGENT_STATS_SHAPE: Shape<AgentStatsDocument> = {
     },
   },
   exactly_once: "boolean",
-  topics: { transactions: "string", predictions: "string", dlq: "string", labels: "string" },
+  topics: {
+    transactions: "string",
+    predictions: "string",
+    dlq: "string",
+    labels: "string",
+    state: "string",
+  },
   consumed: "number",
   scored: "number",
   dlq: "number",
@@ -139,7 +157,12 @@ const AGENT_STATS_SHAPE: Shape<AgentStatsDocument> = {
     partitions: { $items: { topic: "string", partition: "number", lag: "number" } },
   },
   assigned_partitions: NUMBERS,
-  restore: { $nullable: { partitions: NUMBERS, messages: "number", ms: "number" } },
+  restore: {
+    $nullable: { partitions: NUMBERS, messages: "number", ms: "number", from_snapshot: NUMBERS },
+  },
+  snapshots: {
+    $nullable: { interval_ms: "number", sent: "number", last_error: { $nullable: "string" } },
+  },
   labels: {
     watermark: { $nullable: "string" },
     lag_ms: NULLABLE_NUMBER,

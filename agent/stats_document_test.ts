@@ -17,13 +17,14 @@ function liveDocument() {
   stats.recordDlq("bad_json");
   stats.lag.set(2, 40);
   stats.e2eLatencyMs.observe(12);
-  stats.lastRestore = { partitions: [2], messages: 10, ms: 4 };
+  stats.lastRestore = { partitions: [2], messages: 10, ms: 4, from_snapshot: [2] };
   return stats.toJson({
     assigned: [2],
     labels: agentStatsDocument().labels,
     exactlyOnce: true,
     engine: { outOfOrder: 0, tooOld: 0, saturated: 0 },
     topics: topicNames("p."),
+    snapshots: { interval_ms: 30_000, sent: 3, last_error: null },
   });
 }
 

@@ -1,6 +1,5 @@
-import "../kafka/kafkajs_speedups.ts";
 import { benchFlags } from "./bench_flags.ts";
-import { Kafka, logLevel, type Message } from "kafkajs";
+import { createKafkaClient, type OutputRecord } from "../kafka/boundary.ts";
 import { PredictionEncoder } from "../agent/prediction_records.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../agent/onnx_model.ts";
 import { FeatureEngine } from "../features/feature_engine.ts";
@@ -15,18 +14,17 @@ import { ROOT } from "../deploy/compile.ts";
 import { ensureToolchain, hostTarget, TOOLCHAIN_DENO_VERSION } from "../deploy/toolchain.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
-import "../kafka/kafkajs_warning_filter.ts";
-import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 import { type AgentStatsDocument, parseAgentStats } from "../agent/stats_document.ts";
 
 /**
  * `deno task bench agent`: one scoring agent against the local broker.
  *
  * 1. A topic is preloaded with generated transactions (and their labels).
- * 2. Consume-only baseline: a bare kafkajs consumer group reads it all, committing per batch.
+ * 2. Consume-only baseline: a bare consumer-group input (kafka/boundary.ts) reads it all,
+ *    acknowledging every batch (coalesced commits, as the agent).
  * 3. End to end: one `fraudstream agent` process scores the same topic in a fresh group; its
  *    rate is measured from Kafka (committed offsets), from its first commit to the last.
- * 4. Produce-only: a bare kafkajs producer sends the same number of prediction records (the
+ * 4. Produce-only: a bare output sends the same number of prediction records (the
  *    agent's encoder, its batch size and its sends in flight).
  * 5. ONNX alone: the shipped model scores the same transactions' features in batches of 4096.
  *    The agent consumes, scores and produces every message on one JS thread: if those three
@@ -61,10 +59,11 @@ try {
 const external = Deno.env.get("FRAUDSTREAM_BROKERS");
 const local = external ? undefined : await startLocalKafka();
 const brokers = external ?? local!.brokers.join(",");
-const kafka = new Kafka({
+const kafka = await createKafkaClient({
   brokers: brokers.split(","),
   clientId: "bench",
-  logLevel: logLevel.NOTHING,
+  securityProtocol: "plaintext",
+  connectTimeoutMs: 10_000,
 });
 const work = await Deno.makeTempDir({ prefix: "fraudstream-bench-agent-" });
 const run = crypto.randomUUID().slice(0, 8);
@@ -84,45 +83,37 @@ async function fraudstream(args: string[]): Promise<string> {
 
 async function freshTopics(name: string): Promise<string> {
   const prefix = `bench.${run}.${name}.`;
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await kafka.admin();
   await ensureTopics(admin, topicNames(prefix), {
     partitions: Number(values.partitions),
     replicationFactor: 1,
   });
-  await admin.disconnect();
+  await admin.close();
   return prefix;
 }
 
 async function consumeOnly(topic: string, total: number): Promise<number> {
-  const consumer = kafka.consumer({
-    groupId: `bench-consume-only-${run}`,
+  const input = kafka.input({
+    group: `bench-consume-only-${run}`,
+    topic,
+    start: "earliest",
+    commit: "coalesced",
     maxBytes: 8 << 20,
-    maxWaitTimeInMs: 1000,
+    maxWaitMs: 1000,
   });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
   let seen = 0;
   let first = 0;
-  const done = new Promise<number>((resolve) => {
-    consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch, resolveOffset }) => {
-        if (first === 0) first = performance.now();
-        seen += batch.messages.length;
-        const last = batch.lastOffset();
-        await consumer.commitOffsets([{
-          topic,
-          partition: batch.partition,
-          offset: String(Number(last) + 1),
-        }]);
-        resolveOffset(last);
-        if (seen >= total) resolve(performance.now() - first);
-      },
-    });
+  let resolve!: (ms: number) => void;
+  const done = new Promise<number>((r) => (resolve = r));
+  await input.start((batch, control) => {
+    if (first === 0) first = performance.now();
+    seen += batch.length;
+    control.ack(batch.offset(batch.length - 1) + 1n);
+    if (seen >= total) resolve(performance.now() - first);
+    return Promise.resolve();
   });
   const ms = await done;
-  await consumer.disconnect();
+  await input.stop();
   return (total / ms) * 1000;
 }
 
@@ -150,7 +141,7 @@ async function produceOnly(topic: string, total: number): Promise<number> {
   const perSend = 4096;
   const inFlight = 4;
   const encoder = new PredictionEncoder("fraudstream-fraud", "bench", 0.42);
-  const batches: Message[][] = [];
+  const batches: OutputRecord[][] = [];
   for (let first = 0; first < total; first += perSend) {
     const rows = Math.min(perSend, total - first);
     const ids = Float64Array.from({ length: rows }, (_, r) => first + r);
@@ -163,18 +154,15 @@ async function produceOnly(topic: string, total: number): Promise<number> {
       labelsComplete: new Uint8Array(rows).fill(1),
     }, rows));
   }
-  const producer = kafka.producer(PRODUCER_OPTIONS);
-  await producer.connect();
+  const output = await kafka.output();
   const started = performance.now();
   let next = 0;
   const sender = async () => {
-    while (next < batches.length) {
-      await producer.sendBatch({ topicMessages: [{ topic, messages: batches[next++] }], acks: -1 });
-    }
+    while (next < batches.length) await output.send([{ topic, records: batches[next++] }]);
   };
   await Promise.all(Array.from({ length: inFlight }, sender));
   const ms = performance.now() - started;
-  await producer.disconnect();
+  await output.close();
   return (total / ms) * 1000;
 }
 
@@ -253,8 +241,7 @@ async function agentEndToEnd(
 ): Promise<{ rate: number; cpuMicrosPerTx: number; stats: AgentStatsDocument }> {
   const fleet = await startOneAgent(prefix, group, command);
   const pid = fleet.pids[0];
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await kafka.admin();
   try {
     const topic = topicNames(prefix).transactions;
     let start: { atMs: number; committed: number; cpu: number } | undefined;
@@ -273,7 +260,7 @@ async function agentEndToEnd(
       stats,
     };
   } finally {
-    await admin.disconnect();
+    await admin.close();
     await fleet.stop();
   }
 }
@@ -332,13 +319,13 @@ try {
   );
 
   const baseline = await consumeOnly(topicNames(prefix).transactions, total);
-  console.log(`kafkajs consume-only (commit per batch): ${Math.round(baseline)} tx/s`);
+  console.log(`${kafka.kind} consume-only (commit per batch): ${Math.round(baseline)} tx/s`);
   const produceRate = await produceOnly(
     topicNames(await freshTopics("produce-only")).predictions,
     total,
   );
   console.log(
-    `kafkajs produce-only (prediction records, 4096 per send, 4 in flight, acks=all): ${
+    `${kafka.kind} produce-only (prediction records, 4096 per send, 4 in flight, acks=all): ${
       Math.round(produceRate)
     } msg/s`,
   );

@@ -1,8 +1,7 @@
 import { benchFlags } from "./bench_flags.ts";
-import { createKafka } from "../kafka/connection.ts";
+import { createKafkaClient } from "../kafka/boundary.ts";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
-import { groupLag } from "../fleet/group_lag.ts";
 
 /**
  * `deno task bench agent-cpu --other DIR`: the agent of this checkout against the agent of
@@ -50,14 +49,13 @@ const local = await startLocalKafka();
 const work = await Deno.makeTempDir({ prefix: "fraudstream-bench-agent-cpu-" });
 try {
   const env = { FRAUDSTREAM_BROKERS: local.brokers.join(",") };
-  const kafka = createKafka({
+  const kafka = await createKafkaClient({
     brokers: local.brokers,
     clientId: "bench-agent-cpu",
     securityProtocol: "plaintext",
     connectTimeoutMs: 10_000,
   });
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await kafka.admin();
   const prefix = "agent-cpu.";
   await ensureTopics(admin, topicNames(prefix), {
     partitions: Number(values.partitions),
@@ -105,7 +103,7 @@ try {
       for (;;) {
         await new Promise((r) => setTimeout(r, 200));
         // The group's coordinator may not answer yet while the agent joins: ask again.
-        const lag = await groupLag(admin, group, topicNames(prefix).transactions).catch(() => null);
+        const lag = await admin.groupLag(group, topicNames(prefix).transactions).catch(() => null);
         if (lag === null) continue;
         const end = lag.partitions.reduce((sum, p) => sum + p.end, 0);
         const now = {
@@ -133,7 +131,7 @@ try {
       );
     }
   }
-  await admin.disconnect();
+  await admin.close();
 } finally {
   await Deno.remove(work, { recursive: true }).catch(() => {});
   await local.stop();

@@ -6,7 +6,7 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
   agent: {
     file: "./agent_bench.ts",
     summary:
-      "one agent end to end vs kafkajs consume-only (tx/s, ratio), produce-only, ONNX alone, latency at 400 tx/s; --binary PATH: compiled vs deno run",
+      "one agent end to end vs the Kafka client consume-only (tx/s, ratio), produce-only, ONNX alone, latency at 400 tx/s; --binary PATH: compiled vs deno run",
   },
   "agent-cpu": {
     file: "./agent_cpu_bench.ts",

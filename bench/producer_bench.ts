@@ -10,9 +10,8 @@
  * only; nothing here asserts timings.
  */
 import { benchFlags } from "./bench_flags.ts";
-import type { Kafka } from "kafkajs";
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
-import { createKafka } from "../kafka/connection.ts";
+import { createKafkaClient, type KafkaClient } from "../kafka/boundary.ts";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { DataSetGenerator, DEFAULT_DIRT } from "../producer/generator.ts";
 import { writeDataSet } from "../producer/generate_command.ts";
@@ -31,7 +30,7 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const external = Deno.env.get("FRAUDSTREAM_BROKERS");
 const local = external ? undefined : await startLocalKafka();
 const brokers = external ? external.split(",") : local!.brokers;
-const kafka = createKafka({
+const kafka = await createKafkaClient({
   brokers,
   clientId: "fraudstream-producer-bench",
   securityProtocol: "plaintext",
@@ -103,20 +102,18 @@ try {
   await local?.stop();
 }
 
-async function freshTopics(kafka: Kafka, name: string): Promise<string> {
+async function freshTopics(kafka: KafkaClient, name: string): Promise<string> {
   const prefix = `bench.producer.${name}.${crypto.randomUUID().slice(0, 8)}.`;
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await kafka.admin();
   await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
-  await admin.disconnect();
+  await admin.close();
   return prefix;
 }
 
-async function deleteTopics(kafka: Kafka, prefix: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteTopics({ topics: Object.values(topicNames(prefix)) }).catch(() => {});
-  await admin.disconnect();
+async function deleteTopics(kafka: KafkaClient, prefix: string): Promise<void> {
+  const admin = await kafka.admin();
+  await admin.deleteTopics(Object.values(topicNames(prefix))).catch(() => {});
+  await admin.close();
 }
 
 /** Runs `fraudstream produce` as a user would; returns its done log line. */
@@ -133,38 +130,22 @@ async function produce(prefix: string, args: string[]) {
   return JSON.parse(done);
 }
 
-async function topicCount(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic);
-  await admin.disconnect();
-  return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+async function topicCount(kafka: KafkaClient, topic: string): Promise<number> {
+  const admin = await kafka.admin();
+  const offsets = await admin.partitionOffsets(topic);
+  await admin.close();
+  return offsets.reduce((n, p) => n + Number(p.latest - p.earliest), 0);
 }
 
-/** Every message's timestamp (ms), read back with a throwaway consumer group. */
-async function topicTimestamps(kafka: Kafka, topic: string): Promise<number[]> {
-  const total = await topicCount(kafka, topic);
-  const groupId = `bench-reader-${crypto.randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+/** Every message's timestamp (ms), read back to the topic's end. */
+async function topicTimestamps(kafka: KafkaClient, topic: string): Promise<number[]> {
+  const admin = await kafka.admin();
+  const ends = new Map((await admin.partitionOffsets(topic)).map((p) => [p.partition, p.latest]));
+  await admin.close();
   const out: number[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  let finish!: () => void;
-  const finished = new Promise<void>((r) => (finish = r));
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: ({ batch }) => {
-      for (const m of batch.messages) out.push(Number(m.timestamp));
-      if (out.length >= total) finish();
-      return Promise.resolve();
-    },
+  await kafka.readHistory(topic, ends, (batch) => {
+    for (let i = 0; i < batch.length; i++) out.push(batch.timestampMs(i));
   });
-  await finished;
-  await consumer.disconnect();
-  const admin = kafka.admin();
-  await admin.connect();
-  await admin.deleteGroups([groupId]).catch(() => {});
-  await admin.disconnect();
   return out.sort((a, b) => a - b);
 }
 

@@ -6,9 +6,10 @@ import { startLocalKafka } from "../kafka/local/local_kafka.ts";
  * the history its partitions hold. Per history length (--days-list, default 1,7,30 days of
  * --customers customers, about 33,000 transactions a day by default: the holiday rate of ~1M in 30
  * days), a fresh topic set gets that history (with its labels), one agent scores it all and stops
- * (SIGTERM), then a second agent of the same group is started and timed from spawn to /readyz 200:
- * its customer state is rebuilt (restore), its terminal state read from the labels topic. Only the
- * CLI is used, as an operator would.
+ * (SIGTERM, leaving state snapshots), then a second agent of the same group is started and timed
+ * from spawn to /readyz 200, twice: replaying the whole history (--snapshot-interval 0), then from
+ * the snapshots. Its terminal state is read from the labels topic either way. Only the CLI is
+ * used, as an operator would.
  */
 const values = benchFlags({
   "days-list": { type: "string", default: "1,7,30" },
@@ -50,7 +51,7 @@ interface Agent {
   exited: Deno.CommandStatus | null;
 }
 
-function spawnAgent(prefix: string): Agent {
+function spawnAgent(prefix: string, extraArgs: string[] = []): Agent {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -64,6 +65,7 @@ function spawnAgent(prefix: string): Agent {
       "--http",
       "127.0.0.1:0",
       ...agentArgs,
+      ...extraArgs,
     ],
     env,
     stdin: "null",
@@ -155,31 +157,35 @@ try {
     first.child.kill("SIGTERM");
     await first.child.status;
 
-    const spawned = performance.now();
-    const second = spawnAgent(prefix);
-    const url = await second.url;
-    const startedS = (performance.now() - spawned) / 1000;
-    await until(
-      second,
-      "ready",
-      async () => (await fetch(`${url}/readyz`)).status === 200,
-      900_000,
-    );
-    const readyS = (performance.now() - spawned) / 1000;
-    const restore = (await stats(url)).restore as { messages: number; ms: number };
-    second.child.kill("SIGTERM");
-    await second.child.status;
-    rows.push(
-      `| ${days} | ${sent} | ${restore.messages} | ${(restore.ms / 1000).toFixed(2)} | ` +
-        `${startedS.toFixed(2)} | ${readyS.toFixed(2)} |`,
-    );
-    console.log(rows.at(-1));
+    // The same restart twice: replaying the whole history, then from the snapshots the first
+    // agent left (every 30 s and at its stop).
+    for (const snapshots of [false, true]) {
+      const spawned = performance.now();
+      const second = spawnAgent(prefix, snapshots ? [] : ["--snapshot-interval", "0"]);
+      const url = await second.url;
+      const startedS = (performance.now() - spawned) / 1000;
+      await until(
+        second,
+        "ready",
+        async () => (await fetch(`${url}/readyz`)).status === 200,
+        900_000,
+      );
+      const readyS = (performance.now() - spawned) / 1000;
+      const restore = (await stats(url)).restore as { messages: number; ms: number };
+      second.child.kill("SIGTERM");
+      await second.child.status;
+      rows.push(
+        `| ${days} | ${snapshots ? "yes" : "no"} | ${sent} | ${restore.messages} | ` +
+          `${(restore.ms / 1000).toFixed(2)} | ${startedS.toFixed(2)} | ${readyS.toFixed(2)} |`,
+      );
+      console.log(rows.at(-1));
+    }
   }
   console.log(
     [
       `uptime: ${Deno.readTextFileSync("/proc/loadavg").trim()}`,
-      "| history, days | messages | replayed | restore s | process up s | ready s |",
-      "| --- | --- | --- | --- | --- | --- |",
+      "| history, days | snapshots | messages | replayed | restore s | process up s | ready s |",
+      "| --- | --- | --- | --- | --- | --- | --- |",
       ...rows,
     ].join("\n"),
   );

@@ -1,13 +1,8 @@
 import { defineCommand } from "../cli/command.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { durationMs, positiveInt, positiveNumber } from "../cli/values.ts";
-import {
-  CONNECTION_FLAGS,
-  type ConnectionFlags,
-  connectionSettings,
-  createKafka,
-  withinConnectTimeout,
-} from "../kafka/connection.ts";
+import { createKafkaClient } from "../kafka/boundary.ts";
+import { CONNECTION_FLAGS, type ConnectionFlags, connectionSettings } from "../kafka/connection.ts";
 import { type LocalKafka, startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { expandInputs } from "../producer/file_reader.ts";
 import { writeDataSet } from "../producer/generate_command.ts";
@@ -199,13 +194,13 @@ const planner = defineCommand({
       brokers: flags.brokers ?? local!.brokers.join(","),
     };
     const settings = await connectionSettings(brokerFlags);
-    const kafka = createKafka(settings, "-capacity");
-    const admin = kafka.admin();
-    const cluster = await withinConnectTimeout(settings, "reach Kafka", async () => {
-      await admin.connect();
-      return await admin.describeCluster();
+    const kafka = await createKafkaClient({
+      ...settings,
+      clientId: `${settings.clientId}-capacity`,
     });
-    cleanups.push(() => admin.disconnect());
+    const admin = await kafka.admin();
+    const brokers = await admin.brokerCount();
+    cleanups.push(() => admin.close());
     await makeOutDir(outDir, cleanups);
 
     const result = await runPlan({
@@ -216,7 +211,7 @@ const planner = defineCommand({
       remoteTimeoutMs: 3000,
       maxAgents,
       partitions: partitionsWanted,
-      replicationFactor: Math.min(3, cluster.brokers.length),
+      replicationFactor: Math.min(3, brokers),
       topicPrefix,
       stepFractions,
       stepSeconds,

@@ -1,5 +1,4 @@
-import type { Admin } from "kafkajs";
-import { groupLag } from "../fleet/group_lag.ts";
+import type { KafkaAdmin } from "../kafka/boundary.ts";
 import type { LagSample } from "./sample.ts";
 
 /** What the run is doing, stamped on each sample. */
@@ -22,12 +21,12 @@ export interface GroupPosition {
  * end offsets), so that it measures any fleet the same way: local children or remote VMs.
  */
 export async function readGroupPosition(
-  admin: Admin,
+  admin: KafkaAdmin,
   group: string,
   topic: string,
 ): Promise<GroupPosition> {
   const before = Date.now();
-  const lag = await groupLag(admin, group, topic);
+  const lag = await admin.groupLag(group, topic);
   const end = lag.partitions.reduce((sum, p) => sum + p.end, 0);
   return {
     atMs: (before + Date.now()) / 2,
@@ -52,7 +51,7 @@ export class LagSampler {
   #inFlight: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly admin: Admin,
+    private readonly admin: KafkaAdmin,
     private readonly group: string,
     private readonly topic: string,
     /** Time zero of the run (ms), so that samples of successive measurements line up. */

@@ -1,12 +1,10 @@
-import { Buffer } from "node:buffer";
-import type { Kafka, Message, Producer } from "kafkajs";
 import { UserFacingError } from "../cli/usage_error.ts";
-import { errorText } from "../kafka/connection.ts";
+import type { KafkaClient, KafkaOutput } from "../kafka/boundary.ts";
 import { type TopicNames, topicPartitions } from "../kafka/topics.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
 import { createPacer } from "../producer/rate_pacer.ts";
+import { RowSender } from "../producer/row_sender.ts";
 import { type LoopedBatch, loopRows, rowValue } from "./looping_rows.ts";
-import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
 
 export interface LoadDriverOptions {
   topics: TopicNames;
@@ -24,47 +22,53 @@ export interface RunResult {
 
 /**
  * The capacity planner's producer, in process: the day files' lines into the transactions topic
- * (key = customer id, as the bank's feed) at a rate the planner sets per phase, through the
- * same pacer as `fraudstream produce`, with the same label feedback. Successive runs continue
+ * at a rate the planner sets per phase, through the same pacer and the same sender (with label
+ * feedback) as `fraudstream produce`. Successive runs continue
  * where the previous one stopped; the files are looped as long as needed.
  */
 export class LoadDriver {
-  sent = 0;
   /** The rate aimed at right now: null while idle or sending as fast as possible. */
   target: number | null = null;
-  readonly #producer: Producer;
   readonly #opts: LoadDriverOptions;
-  readonly #kafka: Kafka;
-  #labels: LabelFeedback | undefined;
+  readonly #client: KafkaClient;
+  #output: KafkaOutput | undefined;
+  #sender: RowSender | undefined;
   readonly #rows: AsyncGenerator<LoopedBatch>;
   #current: LoopedBatch | undefined;
   #index = 0;
-  #eventTimeMs = NaN;
 
-  constructor(kafka: Kafka, opts: LoadDriverOptions) {
+  constructor(client: KafkaClient, opts: LoadDriverOptions) {
     this.#opts = opts;
-    this.#kafka = kafka;
-    this.#producer = kafka.producer(PRODUCER_OPTIONS);
+    this.#client = client;
     this.#rows = loopRows(opts.files, opts.maxSend ?? 5000);
   }
 
+  get sent(): number {
+    return this.#sender?.sent ?? 0;
+  }
+
   get labelsPublished(): number {
-    return this.#labels?.published ?? 0;
+    return this.#sender?.labels?.published ?? 0;
   }
 
   async connect(): Promise<void> {
-    await this.#producer.connect();
+    const output = await this.#client.output();
+    this.#output = output;
+    const sender = new RowSender(output, this.#opts.topics);
+    this.#sender = sender;
     const { labelDelayMs, topics } = this.#opts;
     if (labelDelayMs !== null) {
-      this.#labels = new LabelFeedback(labelDelayMs, (m) => this.#send(topics.labels, m), {
-        partitions: await topicPartitions(this.#kafka, topics.labels),
-      });
+      sender.labels = new LabelFeedback(
+        labelDelayMs,
+        (records) => sender.publish(topics.labels, records),
+        { partitions: await topicPartitions(this.#client, topics.labels) },
+      );
     }
   }
 
   async close(): Promise<void> {
     await this.#rows.return(undefined);
-    await this.#producer.disconnect().catch(() => {});
+    await this.#output?.close().catch(() => {});
   }
 
   /**
@@ -92,7 +96,10 @@ export class LoadDriver {
           await new Promise((r) => setTimeout(r, Math.max(1, wait)));
           continue;
         }
-        await this.#sendRows(this.#current!, this.#index, this.#index + n);
+        const { batch: rows, pass } = this.#current!;
+        await this.#sender!.send(rows, this.#index, this.#index + n, {
+          value: (b, i) => rowValue(b, i, pass),
+        });
         this.#index += n;
         sent += n;
       }
@@ -111,39 +118,4 @@ export class LoadDriver {
     }
     return this.#current.batch;
   }
-
-  async #sendRows({ batch, pass }: LoopedBatch, from: number, to: number): Promise<void> {
-    const timestamp = String(Date.now());
-    const messages: Message[] = new Array(to - from);
-    for (let i = from; i < to; i++) {
-      const good = batch.reason[i] === null;
-      messages[i - from] = {
-        key: good ? String(batch.customerId[i]) : null,
-        value: asBuffer(rowValue(batch, i, pass)),
-        timestamp,
-      };
-      if (good && !(batch.eventTimeMs[i] <= this.#eventTimeMs)) {
-        this.#eventTimeMs = batch.eventTimeMs[i];
-      }
-    }
-    // Labels due by these rows' event time first, as `produce` does: agents never wait for them.
-    if (this.#labels) {
-      this.#labels.enqueue(batch, from, to);
-      if (!Number.isNaN(this.#eventTimeMs)) await this.#labels.publishDue(this.#eventTimeMs);
-    }
-    await this.#send(this.#opts.topics.transactions, messages);
-    this.sent += messages.length;
-  }
-
-  async #send(topic: string, messages: Message[]): Promise<void> {
-    try {
-      await this.#producer.send({ topic, acks: -1, messages });
-    } catch (err) {
-      throw new UserFacingError(`cannot send to ${topic}: ${errorText(err)}`);
-    }
-  }
-}
-
-function asBuffer(bytes: Uint8Array): Buffer {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

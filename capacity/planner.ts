@@ -1,4 +1,4 @@
-import type { Admin, Kafka } from "kafkajs";
+import type { KafkaAdmin, KafkaClient } from "../kafka/boundary.ts";
 import type { AgentStatsDocument } from "../agent/stats_document.ts";
 import { UserFacingError } from "../cli/usage_error.ts";
 import { readAgentStats } from "../fleet/agent_poll.ts";
@@ -33,8 +33,8 @@ const DRIVER_SHORTFALL = 0.9;
 const STALL_MS = 30_000;
 
 export interface PlanOptions {
-  kafka: Kafka;
-  admin: Admin;
+  kafka: KafkaClient;
+  admin: KafkaAdmin;
   /** Connection flags for agent children. */
   connectionArgs: string[];
   /** Stats URLs of running agents: measure them instead of starting agents. */
@@ -365,8 +365,7 @@ async function measure(
  * load is shared by, whether or not each member's stats URL was given or answers.
  */
 async function groupMembers(o: PlanOptions, remote: RemoteFleet): Promise<number> {
-  const { groups } = await o.admin.describeGroups([remote.group]);
-  const members = groups[0]?.members.length ?? 0;
+  const { members } = await o.admin.describeGroup(remote.group);
   if (members === 0) {
     throw new UserFacingError(
       `consumer group ${remote.group} has no members: the agents at ${
@@ -404,7 +403,7 @@ async function createTopics(o: PlanOptions, topics: TopicNames): Promise<number>
 }
 
 async function remoteTopicPartitions(
-  admin: Admin,
+  admin: KafkaAdmin,
   topics: TopicNames,
   remote: RemoteFleet,
 ): Promise<number> {
@@ -425,13 +424,12 @@ async function remoteTopicPartitions(
   return states[0].partitions;
 }
 
-/** Removes the run's consumer groups (agents', their label readers' and restorers') and topics. */
+/** Removes the run's consumer groups (agents' and their label readers') and topics. */
 async function cleanUp(o: PlanOptions, prefix: string, topics: TopicNames): Promise<void> {
   try {
-    const { groups } = await o.admin.listGroups();
-    const ours = groups.map((g) => g.groupId).filter((g) => g.startsWith(prefix));
+    const ours = (await o.admin.listGroups()).filter((g) => g.startsWith(prefix));
     if (ours.length) await o.admin.deleteGroups(ours);
-    if (!o.keepTopics) await o.admin.deleteTopics({ topics: Object.values(topics) });
+    if (!o.keepTopics) await o.admin.deleteTopics(Object.values(topics));
   } catch (err) {
     o.progress(`could not remove the run's groups or topics (prefix ${prefix}): ${errorText(err)}`);
   }

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { startLocalFleet } from "../capacity/agent_fleet.ts";
 import { selfCommand } from "../capacity/self_command.ts";
 import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
-import { createKafka } from "../kafka/connection.ts";
+import { createKafkaClient } from "../kafka/boundary.ts";
 import { type LocalKafka, startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { topicNames } from "../kafka/topics.ts";
 import { parseAgentStats } from "../agent/stats_document.ts";
@@ -211,41 +211,34 @@ Deno.exit(code);
 /** A few of the agents' predictions, read back from the predictions topic. */
 async function showPredictions(brokers: string): Promise<void> {
   heading(`Predictions flowing (${topics.predictions})`);
-  const client = createKafka({
+  const client = await createKafkaClient({
     brokers: brokers.split(","),
     clientId: "fraudstream-demo",
     securityProtocol: "plaintext",
     connectTimeoutMs: 10_000,
   });
-  const admin = client.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topics.predictions);
-  const total = offsets.reduce((n, p) => n + Number(p.high), 0);
-  const groupId = `demo.reader.${crypto.randomUUID().slice(0, 8)}`;
-  const consumer = client.consumer({ groupId, maxWaitTimeInMs: 200 });
-  const shown: string[] = [];
-  let read = 0;
-  let flagged = false;
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.predictions, fromBeginning: true });
+  const admin = await client.admin();
+  const ends = new Map<number, bigint>();
+  try {
+    for (const p of await admin.partitionOffsets(topics.predictions)) {
+      ends.set(p.partition, p.latest);
+    }
+  } finally {
+    await admin.close();
+  }
+  const total = [...ends.values()].reduce((n, end) => n + Number(end), 0);
   // Three predictions, and the first one the model flags as fraud if there is one.
-  const enough = new Promise<void>((resolve) => {
-    consumer.run({
-      eachMessage: ({ message }) => {
-        read++;
-        const value = message.value?.toString() ?? "";
-        const fraud = value.includes('"fraud":true');
-        if (shown.length < 3 || (fraud && !flagged)) shown.push(value);
-        flagged ||= fraud;
-        if ((shown.length >= 3 && flagged) || read >= total) resolve();
-        return Promise.resolve();
-      },
-    });
+  const shown: string[] = [];
+  let flagged = false;
+  const text = new TextDecoder();
+  await client.readHistory(topics.predictions, ends, (batch) => {
+    for (let i = 0; i < batch.length && (shown.length < 3 || !flagged); i++) {
+      const value = text.decode(batch.value(i) ?? new Uint8Array());
+      const fraud = value.includes('"fraud":true');
+      if (shown.length < 3 || (fraud && !flagged)) shown.push(value);
+      flagged ||= fraud;
+    }
   });
-  await Promise.race([enough, new Promise((r) => setTimeout(r, 10_000))]);
-  await consumer.disconnect();
-  await admin.deleteGroups([groupId]).catch(() => {});
-  await admin.disconnect();
   console.log(`${total} predictions so far; a few of them:`);
   for (const s of shown) console.log(`  ${s}`);
 }

@@ -132,6 +132,37 @@ Deno.test("rows late for their customer are counted in the export's summary and 
   assert.deepEqual(summary.engine, { outOfOrder: 0, tooOld: 0, saturated: 0 });
 });
 
+Deno.test("rows dated 2100 or 1970 are skipped and counted, and change no other row", async () => {
+  const hostile = join(dir, "hostile");
+  await Deno.mkdir(hostile);
+  const good = Deno.readTextFileSync(files[1]).trimEnd().split("\n");
+  const rows = good.filter((l) => /^\d+,2018-/.test(l));
+  const lines = [
+    ...good.slice(0, 3),
+    rows[0].replace(/,2018-/, ",2100-"),
+    ...good.slice(3, 6),
+    rows[1].replace(/,2018-/, ",1970-"),
+    ...good.slice(6),
+  ];
+  await Deno.writeTextFile(join(hostile, "with.txt"), lines.join("\n") + "\n");
+  await Deno.writeTextFile(join(hostile, "without.txt"), good.join("\n") + "\n");
+  const exported = async (name: string) => {
+    const out = join(hostile, `${name}.bin`);
+    const result = await exportFeatures([join(hostile, `${name}.txt`)], {
+      out,
+      format: "bin",
+      labelDelayMs: DEFAULT_LABEL_DELAY_MS,
+    });
+    return { result, matrix: await readFeatureMatrix(out) };
+  };
+  const withHostile = await exported("with");
+  const without = await exported("without");
+  assert.equal(withHostile.result.reader.rejectedBy.implausible_time, 2);
+  assert.equal(without.result.reader.rejectedBy.implausible_time, 0);
+  assert.equal(withHostile.result.header.rows, without.result.header.rows);
+  assert.deepEqual(withHostile.matrix.features, without.matrix.features);
+});
+
 Deno.test("exporting twice gives byte-identical matrices", async () => {
   const again = join(dir, "again.bin");
   await exportFeatures(files, { out: again, format: "bin", labelDelayMs: DEFAULT_LABEL_DELAY_MS });

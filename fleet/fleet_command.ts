@@ -1,4 +1,3 @@
-import type { Admin } from "kafkajs";
 import { defineCommand } from "../cli/command.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { durationMs, positiveNumber } from "../cli/values.ts";
@@ -6,13 +5,12 @@ import {
   CONNECTION_FLAGS,
   type ConnectionSettings,
   connectionSettings,
-  createKafka,
   errorText,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
+import { createKafkaClient, type KafkaAdmin } from "../kafka/boundary.ts";
 import { TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { normalizeAgentUrl, pollAgents, totals } from "./agent_poll.ts";
-import { groupLag } from "./group_lag.ts";
 import { type FleetSnapshot, renderTable } from "./fleet_table.ts";
 
 export const command = defineCommand({
@@ -123,7 +121,7 @@ async function agentUrls(list: string | undefined, file: string | undefined): Pr
  * table, not fatal, and is tried again on the next refresh.
  */
 class GroupLagReader {
-  #admin: Admin | undefined;
+  #admin: KafkaAdmin | undefined;
 
   constructor(
     readonly settings: ConnectionSettings,
@@ -134,15 +132,17 @@ class GroupLagReader {
   async read(): Promise<FleetSnapshot["kafka"]> {
     try {
       if (!this.#admin) {
-        const admin = createKafka(this.settings, "-fleet").admin();
-        await withinConnectTimeout(this.settings, "reach Kafka", () => admin.connect());
-        this.#admin = admin;
+        const client = await createKafkaClient({
+          ...this.settings,
+          clientId: `${this.settings.clientId}-fleet`,
+        });
+        this.#admin = await client.admin();
       }
       const admin = this.#admin;
       return await withinConnectTimeout(
         this.settings,
         "read offsets",
-        () => groupLag(admin, this.group, this.topic),
+        () => admin.groupLag(this.group, this.topic),
       );
     } catch (err) {
       await this.close();
@@ -153,6 +153,6 @@ class GroupLagReader {
   async close(): Promise<void> {
     const admin = this.#admin;
     this.#admin = undefined;
-    await admin?.disconnect().catch(() => {});
+    await admin?.close().catch(() => {});
   }
 }

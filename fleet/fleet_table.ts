@@ -1,5 +1,5 @@
 import type { AgentRow, FleetTotals } from "./agent_poll.ts";
-import type { GroupLag } from "./group_lag.ts";
+import type { GroupLag } from "../kafka/boundary.ts";
 
 /** What one refresh of `fraudstream fleet` shows, as printed with --json. */
 export interface FleetSnapshot {

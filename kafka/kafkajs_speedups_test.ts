@@ -46,11 +46,6 @@ Deno.test("the CRC-32C is the standard one and kafkajs' own, at every length and
   }
 });
 
-Deno.test("main.ts imports the speedups before anything can load kafkajs", async () => {
-  const main = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
-  assert.equal(main.split("\n")[0], 'import "./kafka/kafkajs_speedups.ts";');
-});
-
 Deno.test("every message goes to the default partitioner's partition, in send order", () => {
   const partitioner = Partitioners.DefaultPartitioner();
   const messages: Message[] = Array.from({ length: 5000 }, (_, i) => ({

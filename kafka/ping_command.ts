@@ -1,11 +1,7 @@
 import { defineCommand } from "../cli/command.ts";
 import { positiveInt } from "../cli/values.ts";
-import {
-  CONNECTION_FLAGS,
-  connectionSettings,
-  createKafka,
-  withinConnectTimeout,
-} from "./connection.ts";
+import { createKafkaClient } from "./boundary.ts";
+import { CONNECTION_FLAGS, connectionSettings, withinConnectTimeout } from "./connection.ts";
 import { roundTrip } from "./round_trip.ts";
 
 export const command = defineCommand({
@@ -25,11 +21,11 @@ export const command = defineCommand({
 }, async (flags) => {
   const settings = await connectionSettings(flags);
   const count = positiveInt("count", flags.count);
-  const kafka = createKafka(settings, "-ping");
+  const client = await createKafkaClient({ ...settings, clientId: `${settings.clientId}-ping` });
   const result = await withinConnectTimeout(
     { ...settings, connectTimeoutMs: settings.connectTimeoutMs + 30_000 },
     "round-trip records",
-    () => roundTrip(kafka, flags.topic, count),
+    () => roundTrip(client, flags.topic, count),
   );
   console.log(
     `ping: ${result.received}/${count} records through ${flags.topic} at ${

@@ -1,61 +1,43 @@
-import type { Kafka } from "kafkajs";
-import { PRODUCER_OPTIONS } from "./producer_options.ts";
+import type { KafkaClient } from "./boundary.ts";
+
+const text = new TextDecoder();
 
 /**
- * Produces `count` records with a unique run id and consumes the topic from the end offsets
- * taken before producing, until all of them are back. Used by `ping`, the demo and tests.
+ * Produces `count` records with a unique run id and reads the topic from the end offsets taken
+ * before producing, until all of them are back. Used by `ping`, the demo and tests.
  */
 export async function roundTrip(
-  kafka: Kafka,
+  client: KafkaClient,
   topic: string,
   count: number,
 ): Promise<{ received: number; ms: number; values: string[] }> {
   const started = performance.now();
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await client.admin();
   try {
     if (!(await admin.listTopics()).includes(topic)) {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+      await admin.createTopics([{ topic, partitions: 1, replicationFactor: 1 }]);
     }
-    const before = await admin.fetchTopicOffsets(topic);
+    const before = await admin.partitionOffsets(topic);
     const runId = crypto.randomUUID();
-    const producer = kafka.producer(PRODUCER_OPTIONS);
-    await producer.connect();
+    const output = await client.output();
     const sent = Array.from({ length: count }, (_, i) => `${runId}:${i}`);
-    await producer.send({
-      topic,
-      acks: -1,
-      messages: sent.map((value) => ({ key: runId, value })),
-    });
-    await producer.disconnect();
-
-    const consumer = kafka.consumer({ groupId: `fraudstream-ping-${runId}` });
-    const values: string[] = [];
-    await consumer.connect();
     try {
-      await consumer.subscribe({ topic, fromBeginning: false });
-      const done = new Promise<void>((resolve) => {
-        consumer.run({
-          eachBatch: ({ batch }) => {
-            for (const m of batch.messages) {
-              const v = m.value?.toString() ?? "";
-              if (v.startsWith(runId)) values.push(v);
-            }
-            if (values.length >= count) resolve();
-            return Promise.resolve();
-          },
-        });
-      });
-      consumer.on(consumer.events.GROUP_JOIN, () => {
-        for (const p of before) consumer.seek({ topic, partition: p.partition, offset: p.offset });
-      });
-      await done;
+      await output.send([{ topic, records: sent.map((value) => ({ key: runId, value })) }]);
     } finally {
-      await consumer.disconnect();
+      await output.close();
     }
-    await admin.deleteGroups([`fraudstream-ping-${runId}`]).catch(() => {});
+    const ends = new Map((await admin.partitionOffsets(topic)).map((p) => [p.partition, p.latest]));
+    const values: string[] = [];
+    await client.readHistory(topic, ends, (batch) => {
+      const from = before.find((p) => p.partition === batch.partition)?.latest ?? 0n;
+      for (let i = 0; i < batch.length; i++) {
+        if (batch.offset(i) < from) continue;
+        const v = text.decode(batch.value(i) ?? new Uint8Array());
+        if (v.startsWith(runId)) values.push(v);
+      }
+    });
     return { received: values.length, ms: Math.round(performance.now() - started), values };
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

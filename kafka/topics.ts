@@ -1,6 +1,6 @@
 import type { FlagSpecs } from "../cli/flags.ts";
 import { UserFacingError } from "../cli/usage_error.ts";
-import type { Admin, ITopicConfig, Kafka } from "kafkajs";
+import type { KafkaAdmin, KafkaClient, TopicSpec } from "./boundary.ts";
 
 /** The flag every command that reads or writes the project's topics shares. */
 export const TOPIC_PREFIX_FLAG = {
@@ -18,6 +18,8 @@ export interface TopicNames {
   predictions: string;
   dlq: string;
   labels: string;
+  /** The agents' per-partition state snapshots (agent/state_snapshot.ts), compacted. */
+  state: string;
 }
 
 export function topicNames(prefix = ""): TopicNames {
@@ -26,6 +28,7 @@ export function topicNames(prefix = ""): TopicNames {
     predictions: `${prefix}predictions`,
     dlq: `${prefix}transactions.dlq`,
     labels: `${prefix}labels`,
+    state: `${prefix}state`,
   };
 }
 
@@ -38,28 +41,42 @@ export interface TopicLayout {
 const DAY_MS = 86_400_000;
 
 /** What each topic should look like; labels are kept long enough to rebuild 30-day windows. */
-export function topicSpecs(names: TopicNames, layout: TopicLayout): ITopicConfig[] {
+export function topicSpecs(names: TopicNames, layout: TopicLayout): TopicSpec[] {
   const rf = layout.replicationFactor;
-  const minIsr = [{ name: "min.insync.replicas", value: String(Math.min(2, rf)) }];
+  const minIsr = { "min.insync.replicas": String(Math.min(2, rf)) };
   return [
     {
       topic: names.transactions,
-      numPartitions: layout.partitions,
+      partitions: layout.partitions,
       replicationFactor: rf,
-      configEntries: minIsr,
+      config: minIsr,
     },
     {
       topic: names.predictions,
-      numPartitions: layout.partitions,
+      partitions: layout.partitions,
       replicationFactor: rf,
-      configEntries: minIsr,
+      config: minIsr,
     },
-    { topic: names.dlq, numPartitions: 1, replicationFactor: rf, configEntries: minIsr },
+    { topic: names.dlq, partitions: 1, replicationFactor: rf, config: minIsr },
     {
       topic: names.labels,
-      numPartitions: 1,
+      partitions: 1,
       replicationFactor: rf,
-      configEntries: [...minIsr, { name: "retention.ms", value: String(45 * DAY_MS) }],
+      config: { ...minIsr, "retention.ms": String(45 * DAY_MS) },
+    },
+    {
+      // One state partition per transactions partition; compaction keeps each key's newest chunk.
+      // Segments roll every 10 minutes so the cleaner reaches superseded snapshots soon and a
+      // restore reads little more than the newest one.
+      topic: names.state,
+      partitions: layout.partitions,
+      replicationFactor: rf,
+      config: {
+        ...minIsr,
+        "cleanup.policy": "compact",
+        "segment.ms": String(10 * 60_000),
+        "min.cleanable.dirty.ratio": "0.1",
+      },
     },
   ];
 }
@@ -76,16 +93,14 @@ export interface TopicState {
  * are left as they are (idempotent); fewer partitions than asked is reported, not changed.
  */
 export async function ensureTopics(
-  admin: Admin,
+  admin: KafkaAdmin,
   names: TopicNames,
   layout: TopicLayout,
 ): Promise<TopicState[]> {
   const specs = topicSpecs(names, layout);
   const existing = new Set(await admin.listTopics());
   const missing = specs.filter((s) => !existing.has(s.topic));
-  if (missing.length > 0) {
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-  }
+  if (missing.length > 0) await admin.createTopics(missing);
   return await describeTopics(
     admin,
     specs.map((s) => s.topic),
@@ -94,30 +109,16 @@ export async function ensureTopics(
 }
 
 export async function describeTopics(
-  admin: Admin,
+  admin: KafkaAdmin,
   topics: string[],
   created = new Set<string>(),
 ): Promise<TopicState[]> {
-  const existing = new Set(await admin.listTopics());
-  const present = topics.filter((t) => existing.has(t));
-  const meta = present.length
-    ? await admin.fetchTopicMetadata({ topics: present })
-    : { topics: [] };
-  return topics.map((topic) => {
-    const m = meta.topics.find((t) => t.name === topic);
-    return {
-      topic,
-      partitions: m?.partitions.length ?? 0,
-      replicationFactor: m?.partitions[0]?.replicas.length ?? 0,
-      created: created.has(topic),
-    };
-  });
+  return (await admin.describeTopics(topics)).map((t) => ({ ...t, created: created.has(t.topic) }));
 }
 
 /** The partition count of a topic that must exist; one line naming the fix when it does not. */
-export async function topicPartitions(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
+export async function topicPartitions(client: KafkaClient, topic: string): Promise<number> {
+  const admin = await client.admin();
   try {
     const [state] = await describeTopics(admin, [topic]);
     if (state.partitions === 0) {
@@ -125,6 +126,6 @@ export async function topicPartitions(kafka: Kafka, topic: string): Promise<numb
     }
     return state.partitions;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }

@@ -1,11 +1,7 @@
 import { defineCommand } from "../cli/command.ts";
 import { positiveInt } from "../cli/values.ts";
-import {
-  CONNECTION_FLAGS,
-  connectionSettings,
-  createKafka,
-  withinConnectTimeout,
-} from "./connection.ts";
+import { createKafkaClient } from "./boundary.ts";
+import { CONNECTION_FLAGS, connectionSettings } from "./connection.ts";
 import { describeTopics, ensureTopics, TOPIC_PREFIX_FLAG, topicNames } from "./topics.ts";
 
 export const command = defineCommand({
@@ -40,12 +36,9 @@ export const command = defineCommand({
     replicationFactor: positiveInt("replication-factor", flags["replication-factor"]),
   };
   const names = topicNames(flags["topic-prefix"]);
-  const admin = createKafka(settings, "-topics").admin();
+  const client = await createKafkaClient({ ...settings, clientId: `${settings.clientId}-topics` });
+  const admin = await client.admin();
   try {
-    await withinConnectTimeout(settings, "reach Kafka", async () => {
-      await admin.connect();
-      await admin.describeCluster();
-    });
     const states = flags.describe
       ? await describeTopics(admin, Object.values(names))
       : await ensureTopics(admin, names, layout);
@@ -63,6 +56,6 @@ export const command = defineCommand({
     }
     return states.some((s) => s.partitions === 0) ? 1 : 0;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 });

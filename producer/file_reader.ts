@@ -22,6 +22,7 @@ const NEWLINE = 0x0a;
 const OPEN_BRACE = 0x7b;
 const SPACE = 0x20;
 const TAB = 0x09;
+const UTF8_BOM = new Uint8Array([0xef, 0xbb, 0xbf]);
 const decoder = new TextDecoder();
 /** Rejected lines described in ReaderStats.firstRejected; the rest are only counted. */
 const REJECTED_SAMPLES = 10;
@@ -235,6 +236,7 @@ export class FileReader {
     let lineNo = 0;
     /** Inside a line longer than the buffer: drop bytes up to its end. */
     let skipping = false;
+    let startSeen = false;
     this.skipRest = null;
     try {
       for (;;) {
@@ -261,6 +263,15 @@ export class FileReader {
         this.stats.bytes += n;
         const eof = n === 0;
         filled += n;
+        if (!startSeen) {
+          if (filled < UTF8_BOM.length && !eof) continue;
+          startSeen = true;
+          // Editors on Windows write one; it would make line 1 a bad row instead of the header.
+          if (startsWith(buf, filled, UTF8_BOM)) {
+            buf.copyWithin(0, UTF8_BOM.length, filled);
+            filled -= UTF8_BOM.length;
+          }
+        }
         const view = buf.subarray(0, filled);
         batch.buf = buf;
         let pos = 0;
@@ -448,6 +459,12 @@ function gunzipSource(path: string): ByteSource {
       file.destroy();
     },
   };
+}
+
+function startsWith(buf: Uint8Array, filled: number, prefix: Uint8Array): boolean {
+  if (filled < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[i] !== prefix[i]) return false;
+  return true;
 }
 
 function errorMessage(err: unknown): string {

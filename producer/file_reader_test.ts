@@ -174,6 +174,51 @@ Deno.test("reader: multi-member gzip (day files joined with cat) reads through",
   }
 });
 
+Deno.test("reader: a UTF-8 BOM at the start of a file is dropped, plain or gzipped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const bom = new Uint8Array([0xef, 0xbb, 0xbf]);
+    const a = "0,2019-08-22 06:51:03,0,711,70.91,24663,0,0,0";
+    const b = '{"transaction_id":1,"tx_datetime":"2019-08-22 06:51:04","customer_id":0,' +
+      '"terminal_id":7,"tx_amount":1,"tx_time_seconds":24664,"tx_fraud":0,"tx_fraud_scenario":0}';
+    const withBom = (text: string) => new Uint8Array([...bom, ...enc.encode(text)]);
+    const files: [string, Uint8Array][] = [
+      ["header.txt", withBom(`${RETROSPECTIVE_HEADER}\n${a}\n`)],
+      ["row.txt", withBom(`${a}\n`)],
+      ["rows.jsonl", withBom(`${b}\n`)],
+      ["header.txt.gz", gzipSync(withBom(`${RETROSPECTIVE_HEADER}\n${a}\n`))],
+      // The BOM split over two gzip members: the reader waits for its third byte.
+      [
+        "split.txt.gz",
+        new Uint8Array([...gzipSync(bom.subarray(0, 1)), ...gzipSync(withBom(a).subarray(1))]),
+      ],
+    ];
+    for (const [name, bytes] of files) {
+      await Deno.writeFile(join(dir, name), bytes);
+      const { rows, stats } = await readAll([join(dir, name)]);
+      assert.deepEqual(
+        rows.map((r) => [r.reason, r.line]),
+        [[null, name === "rows.jsonl" ? b : a]],
+        name,
+      );
+      assert.equal(stats.headers, name.startsWith("header") ? 1 : 0, name);
+      assert.equal(
+        stats.filesWithoutHeader,
+        name.startsWith("header") || name.endsWith("jsonl") ? 0 : 1,
+      );
+    }
+    // Only at the start of a file: elsewhere it is part of a line, and the line is rejected.
+    await Deno.writeFile(
+      join(dir, "middle.txt"),
+      new Uint8Array([...enc.encode(`${a}\n`), ...withBom(a)]),
+    );
+    const { rows } = await readAll([join(dir, "middle.txt")]);
+    assert.deepEqual(rows.map((r) => r.reason), [null, "bad_transaction_id"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("expandInputs: directories and globs in date order, files as given", async () => {
   const dir = await Deno.makeTempDir();
   try {
@@ -320,6 +365,7 @@ Deno.test("reader: bad rows are counted by reason, the first ones located and ex
       "4,22/08/2019 06:51,0,711,1.5,24663,0,0,0",
       "5,2019-08-22 06:51:03,c7,711,1.5,24663,0,0,0",
       '{"transaction_id":6,"customer_id":1,"terminal_id":2,"tx_amount":"lots"}',
+      "7,2100-08-22 06:51:03,0,711,1.5,24663,0,0,0",
     ];
     const path = join(dir, "2019-08-22.txt");
     await Deno.writeTextFile(path, dayFile([ROW(0), ...bad, ROW(9)]));
@@ -336,6 +382,7 @@ Deno.test("reader: bad rows are counted by reason, the first ones located and ex
         bad_fraud: 1,
         bad_datetime: 1,
         bad_customer_id: 1,
+        implausible_time: 1,
       },
     );
     assert.deepEqual(stats.firstRejected, [
@@ -347,6 +394,8 @@ Deno.test("reader: bad rows are counted by reason, the first ones located and ex
       `${path}:8: tx_datetime "22/08/2019 06:51" is not a date and time as YYYY-MM-DD HH:MM:SS`,
       `${path}:9: customer_id "c7" is not an integer`,
       `${path}:10: tx_amount is missing or not a non-negative decimal number`,
+      `${path}:11: tx_datetime, or the data set start its tx_time_seconds implies, is not within ` +
+      "2000-01-01 .. 2099-12-31",
     ]);
   } finally {
     await Deno.remove(dir, { recursive: true });

@@ -1,5 +1,6 @@
 import { FIELD_COUNT, type RejectReason } from "../transactions/row_fields.ts";
 import { RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
+import { PLAUSIBLE_FROM_MS, PLAUSIBLE_UNTIL_MS } from "../transactions/time_plausibility.ts";
 
 /**
  * What is wrong with the reader's input, worded for the person who has to fix the file: the
@@ -36,6 +37,10 @@ export function describeRejected(line: string, reason: RejectReason): string {
       const n = line.replace(/\r$/, "").split(",").length;
       return `${n} column${n === 1 ? "" : "s"}, expected ${FIELD_COUNT}`;
     }
+    case "implausible_time":
+      return `tx_datetime, or the data set start its tx_time_seconds implies, is not within ${
+        isoDate(PLAUSIBLE_FROM_MS)
+      } .. ${isoDate(PLAUSIBLE_UNTIL_MS - 1)}`;
     case "missing_datetime":
       return "tx_datetime is empty and the data set's start is not known yet to derive it " +
         "(no complete row before it; --dataset-start gives it)";
@@ -60,6 +65,10 @@ export function headerColumns(line: string): string[] {
 export function isRetrospectiveHeader(line: string): boolean {
   const got = headerColumns(line.replace(/\r$/, ""));
   return got.length === COLUMNS.length && got.every((c, i) => c === COLUMNS[i]);
+}
+
+function isoDate(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
 }
 
 /** A value as it appears in a message: quoted, cut to a readable length. */

@@ -1,4 +1,4 @@
-import type { Message } from "kafkajs";
+import type { OutputRecord } from "../kafka/boundary.ts";
 import {
   encodeLabel,
   encodeWatermark,
@@ -9,17 +9,9 @@ import {
 import { DAY_MS } from "../features/feature_engine.ts";
 import type { RowBatch } from "./file_reader.ts";
 
-/**
- * Bytes of label records per send: below the broker's default message.max.bytes (1 MiB) for the
- * record batch of a single partition, whatever the partition count.
- */
-const MAX_PUBLISH_BYTES = 512 * 1024;
-
 export interface LabelFeedbackOptions {
   /** Partitions of the labels topic: every one gets each watermark. */
   partitions: number;
-  /** Most bytes of label records per publish call. */
-  maxBytesPerPublish?: number;
 }
 
 /**
@@ -51,15 +43,17 @@ export class LabelFeedback {
   private readonly record: LabelRecord = newLabelRecord();
 
   private readonly partitions: number;
-  private readonly maxBytes: number;
 
+  /**
+   * `publish` sends label records to the labels topic (an output cuts them by bytes, so a burst
+   * of labels falling due at once is one call).
+   */
   constructor(
     readonly delayMs: number,
-    private readonly publish: (messages: Message[]) => Promise<void>,
+    private readonly publish: (records: OutputRecord[]) => Promise<void>,
     options: LabelFeedbackOptions,
   ) {
     this.partitions = options.partitions;
-    this.maxBytes = options.maxBytesPerPublish ?? MAX_PUBLISH_BYTES;
   }
 
   get pending(): number {
@@ -86,47 +80,35 @@ export class LabelFeedback {
    */
   async publishDue(nowMs: number): Promise<number> {
     const due = nowMs - this.delayMs;
-    let count = 0;
+    const records: OutputRecord[] = [];
     while (this.head < this.tail && this.eventTimeMs[this.head] <= due) {
-      const messages: Message[] = [];
-      const timestamp = String(Date.now());
-      let bytes = 0;
-      while (
-        this.head < this.tail && this.eventTimeMs[this.head] <= due &&
-        (bytes < this.maxBytes || messages.length === 0)
-      ) {
-        const k = this.head++;
-        const r = this.record;
-        r.transactionId = this.transactionId[k];
-        r.customerId = this.customerId[k];
-        r.terminalId = this.terminalId[k];
-        r.eventTimeMs = this.eventTimeMs[k];
-        r.fraud = (this.label[k] >> 2) as 0 | 1;
-        r.scenario = (this.label[k] & 3) as LabelRecord["scenario"];
-        const key = String(r.terminalId);
-        const value = encodeLabel(r);
-        bytes += key.length + value.length;
-        messages.push({ key, value, timestamp });
-      }
-      await this.publish(messages);
-      this.published += messages.length;
-      count += messages.length;
+      const k = this.head++;
+      const r = this.record;
+      r.transactionId = this.transactionId[k];
+      r.customerId = this.customerId[k];
+      r.terminalId = this.terminalId[k];
+      r.eventTimeMs = this.eventTimeMs[k];
+      r.fraud = (this.label[k] >> 2) as 0 | 1;
+      r.scenario = (this.label[k] & 3) as LabelRecord["scenario"];
+      records.push({ key: String(r.terminalId), value: encodeLabel(r) });
+    }
+    if (records.length > 0) {
+      await this.publish(records);
+      this.published += records.length;
     }
     if (Math.floor(due / DAY_MS) > Math.floor(this.watermarkMs / DAY_MS)) {
       const value = encodeWatermark({ eventTimeMs: due });
-      const timestamp = String(Date.now());
       await this.publish(
         Array.from({ length: this.partitions }, (_, partition) => ({
           key: WATERMARK_KEY,
           value,
           partition,
-          timestamp,
         })),
       );
       this.watermarkMs = due;
       this.watermarks++;
     }
-    return count;
+    return records.length;
   }
 
   /** Moves the live part to the front, growing the arrays when more than half is live. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { Message } from "kafkajs";
+import type { OutputRecord } from "../kafka/boundary.ts";
 import { LabelFeedback } from "./label_feedback.ts";
 import { RowBatch } from "./file_reader.ts";
 import { newTransaction } from "../transactions/transaction.ts";
@@ -26,12 +26,11 @@ function batchOf(times: number[]): RowBatch {
 }
 
 Deno.test("labels: published only once their delay has passed in event time", async () => {
-  const sent: Message[][] = [];
-  // A label record is about 120 bytes: at most two fit in 200 bytes.
+  const sent: OutputRecord[][] = [];
   const feedback = new LabelFeedback(7 * DAY, (m) => {
     sent.push(m.filter((x) => x.key !== "watermark"));
     return Promise.resolve();
-  }, { partitions: 3, maxBytesPerPublish: 200 });
+  }, { partitions: 3 });
   const batch = batchOf([0, 1000, DAY, 2 * DAY]);
   feedback.enqueue(batch, 0, batch.count);
   assert.equal(feedback.pending, 4);
@@ -55,7 +54,7 @@ Deno.test("labels: published only once their delay has passed in event time", as
 });
 
 Deno.test("labels: a watermark follows the labels it covers, on every partition, once a day", async () => {
-  const sent: Message[] = [];
+  const sent: OutputRecord[] = [];
   const feedback = new LabelFeedback(7 * DAY, (m) => {
     sent.push(...m);
     return Promise.resolve();
@@ -77,18 +76,6 @@ Deno.test("labels: a watermark follows the labels it covers, on every partition,
   assert.deepEqual(last, { kind: "watermark", watermark: { eventTimeMs: DAY + 5 } });
   // Everything the watermark covers was published before it.
   assert.ok(feedback.published === 4 && feedback.watermarks === 2);
-});
-
-Deno.test("labels: one label larger than the byte budget still goes out, alone", async () => {
-  const sizes: number[] = [];
-  const feedback = new LabelFeedback(DAY, (m) => {
-    sizes.push(m.filter((x) => x.key !== "watermark").length);
-    return Promise.resolve();
-  }, { partitions: 1, maxBytesPerPublish: 1 });
-  const batch = batchOf([0, 1, 2]);
-  feedback.enqueue(batch, 0, batch.count);
-  assert.equal(await feedback.publishDue(2 * DAY), 3);
-  assert.deepEqual(sizes, [1, 1, 1, 0]);
 });
 
 Deno.test("labels: the queue grows and compacts without losing order", async () => {

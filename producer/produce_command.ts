@@ -1,15 +1,13 @@
-import { Buffer } from "node:buffer";
 import { hostname } from "node:os";
-import type { Message, Producer } from "kafkajs";
 import { defineCommand } from "../cli/command.ts";
 import { jsonLogger } from "../cli/json_log.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { durationMs, hostPort, positiveInt, positiveNumber } from "../cli/values.ts";
 import { startStatsServer, type StatsServer } from "../http/stats_server.ts";
+import { createKafkaClient, type KafkaOutput } from "../kafka/boundary.ts";
 import {
   CONNECTION_FLAGS,
   connectionSettings,
-  createKafka,
   errorText,
   withinConnectTimeout,
 } from "../kafka/connection.ts";
@@ -21,7 +19,7 @@ import { LabelFeedback } from "./label_feedback.ts";
 import { MLFLOW_RUN_FLAG, startRunMetrics } from "../mlflow/run_metrics.ts";
 import { ProducerStats } from "./producer_stats.ts";
 import { createPacer, type PaceSpec } from "./rate_pacer.ts";
-import { PRODUCER_OPTIONS } from "../kafka/producer_options.ts";
+import { RowSender } from "./row_sender.ts";
 
 export const command = defineCommand({
   name: "produce",
@@ -112,15 +110,10 @@ export const command = defineCommand({
   const topics = topicNames(flags["topic-prefix"]);
   const log = jsonLogger("producer");
 
-  const kafka = createKafka({ ...settings, clientId: `${settings.clientId}-${instance}` });
-  const producer = kafka.producer(PRODUCER_OPTIONS);
-  const send = async (topic: string, messages: Message[]) => {
-    try {
-      await producer.send({ topic, acks: -1, messages });
-    } catch (err) {
-      throw new UserFacingError(`cannot send to ${topic}: ${errorText(err)}`);
-    }
-  };
+  const client = await createKafkaClient({
+    ...settings,
+    clientId: `${settings.clientId}-${instance}`,
+  });
   const strict = flags.strict === true;
   const onProblem = (p: InputProblem) => {
     if (strict) throw new StrictStop(`${p.message.replace(/; [^;]*$/, "")} (--strict)`);
@@ -133,14 +126,16 @@ export const command = defineCommand({
   };
   const reader = new FileReader(files, { originMs, batchRows: maxBatch, onProblem });
   const pacer = createPacer(pace);
+  let output: KafkaOutput | undefined;
+  let sender: RowSender | undefined;
   const labels = flags["no-labels"] ? undefined : new LabelFeedback(
     labelDelayMs,
-    (m) => send(topics.labels, m),
+    (records) => sender!.publish(topics.labels, records),
     {
       partitions: await withinConnectTimeout(
         settings,
         "read the labels topic",
-        () => topicPartitions(kafka, topics.labels),
+        () => topicPartitions(client, topics.labels),
       ),
     },
   );
@@ -164,7 +159,9 @@ export const command = defineCommand({
     send_latency_p99_ms: stats.sendLatencyMs.summary().p99,
   }), log);
   try {
-    await withinConnectTimeout(settings, "connect the producer", () => producer.connect());
+    output = await client.output();
+    sender = new RowSender(output, topics);
+    sender.labels = labels;
     stats.connected = true;
     log.log("info", "started", {
       files: files.length,
@@ -172,7 +169,6 @@ export const command = defineCommand({
       pace,
       stats_url: server?.url ?? null,
     });
-    const messages: Message[] = [];
     let sent = 0;
     try {
       outer: for await (const batch of reader.batches()) {
@@ -193,32 +189,15 @@ export const command = defineCommand({
             continue;
           }
           const releasedAt = performance.now();
-          const timestamp = String(Date.now());
-          let lastEventTime = NaN;
-          for (let k = i; k < i + n; k++) {
-            const good = batch.reason[k] === null;
-            if (!good && flags["skip-rejected"]) continue;
-            // A copy: the batch's bytes are reused for the next batch while kafkajs holds these.
-            const value = Buffer.from(batch.buf.subarray(batch.lineStart[k], batch.lineEnd[k]));
-            messages.push({ key: good ? String(batch.customerId[k]) : null, value, timestamp });
-            if (good) lastEventTime = batch.eventTimeMs[k];
-            else stats.rejectedSent++;
-          }
-          if (!(lastEventTime <= stats.eventTimeMs)) stats.eventTimeMs = lastEventTime;
-          // The labels due by these rows' event time (and their watermark) go out first, so that
-          // an agent never waits for the labels these transactions need.
-          labels?.enqueue(batch, i, i + n);
-          if (labels && !Number.isNaN(stats.eventTimeMs)) {
-            await labels.publishDue(stats.eventTimeMs);
-          }
+          const t0 = performance.now();
+          const out = await sender.send(batch, i, i + n, { skipRejected: flags["skip-rejected"] });
+          stats.eventTimeMs = sender.eventTimeMs;
+          stats.rejectedSent += out.rejected;
           i += n;
           sent += n;
-          if (messages.length > 0) {
-            const t0 = performance.now();
-            await send(topics.transactions, messages);
+          if (out.records > 0) {
             stats.sendLatencyMs.observe(performance.now() - t0);
-            stats.noteSend(messages.length, releasedAt);
-            messages.length = 0;
+            stats.noteSend(out.records, releasedAt);
           }
           progress.tick();
         }
@@ -244,7 +223,9 @@ export const command = defineCommand({
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
     await runMetrics?.stop();
-    await disconnect(producer);
+    await output?.close().catch(() => {
+      // Already failing or stopping: the broker drops the connection on its side anyway.
+    });
     await server?.shutdown();
   }
 });
@@ -373,12 +354,4 @@ function paceSpec(flags: {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function disconnect(producer: Producer): Promise<void> {
-  try {
-    await producer.disconnect();
-  } catch {
-    // Already failing or stopping: the broker drops the connection on its side anyway.
-  }
 }

@@ -17,28 +17,29 @@ Deno.test({
 }, async () => {
   const prefix = uniquePrefix("bad");
   const kafka = await testKafka();
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = await kafka.admin();
   await ensureTopics(admin, topicNames(prefix), { partitions: 1, replicationFactor: 1 });
-  await admin.disconnect();
+  await admin.close();
   const inputs: [string, string | null][] = [
     [GOOD, null],
     [JSON_ROW, null],
-    ["", "empty_message"],
+    ["", "empty_line"],
+    ["#tranaction_id,tx_datetime", "header"],
     ["hello, world", "bad_field_count"],
     ["1,2,3", "bad_field_count"],
     ["x,2019-08-22 06:51:03,7,711,70.91,24663,0,0,0", "bad_transaction_id"],
     ["3,2019-08-22 06:51:03,7,711,lots,24663,0,0,0", "bad_amount"],
     ['{"transaction_id":1', "bad_json"],
     ["9".repeat(10_000), "line_too_long"],
+    ["4,2100-08-22 06:51:03,7,711,70.91,24663,0,0,0", "implausible_time"],
+    ["5,1970-01-01 06:51:03,7,711,70.91,24663,0,0,0", "implausible_time"],
   ];
-  const producer = kafka.producer();
-  await producer.connect();
-  await producer.send({
+  const output = await kafka.output();
+  await output.send([{
     topic: topicNames(prefix).transactions,
-    messages: inputs.map(([value]) => ({ key: "7", value })),
-  });
-  await producer.disconnect();
+    records: inputs.map(([value]) => ({ key: "7", value })),
+  }]);
+  await output.close();
   const agent = await startAgent(prefix, "bad");
   try {
     await waitFor("all consumed", async () => (await agent.stats()).consumed >= inputs.length);

@@ -50,13 +50,12 @@ Deno.test({
   assert.equal(await produceFiles(prefix, files), lines.length);
   // The feed delivering one transaction twice: recorded as a duplicate, not scored twice.
   const again = lines[4];
-  const producer = (await testKafka()).producer();
-  await producer.connect();
-  await producer.send({
+  const output = await (await testKafka()).output();
+  await output.send([{
     topic: topicNames(prefix).transactions,
-    messages: [{ key: again.split(",")[2], value: again }],
-  });
-  await producer.disconnect();
+    records: [{ key: again.split(",")[2], value: again }],
+  }]);
+  await output.close();
   const sent = lines.length + 1;
   const agent = await startAgent(prefix, "g1");
   try {

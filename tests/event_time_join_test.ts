@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { Message } from "kafkajs";
 import { topicNames } from "../kafka/topics.ts";
 import { FileReader } from "../producer/file_reader.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
@@ -68,12 +67,11 @@ Deno.test({
 async function publishLabelsLate(prefix: string, files: string[], behindMs: number) {
   await new Promise((r) => setTimeout(r, behindMs));
   const kafka = await testKafka("label-feed");
-  const producer = kafka.producer();
-  await producer.connect();
+  const output = await kafka.output();
   const topic = topicNames(prefix).labels;
   const feedback = new LabelFeedback(
     DELAY_MS,
-    (messages: Message[]) => producer.send({ topic, acks: -1, messages }).then(() => {}),
+    (records) => output.send([{ topic, records }]),
     { partitions: 6 },
   );
   let clock = -Infinity;
@@ -85,7 +83,7 @@ async function publishLabelsLate(prefix: string, files: string[], behindMs: numb
     await feedback.publishDue(clock);
     await new Promise((r) => setTimeout(r, 50));
   }
-  await producer.disconnect();
+  await output.close();
   return feedback.published;
 }
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import type { FleetSnapshot } from "../fleet/fleet_table.ts";
-import type { GroupLag } from "../fleet/group_lag.ts";
+import type { GroupLag } from "../kafka/boundary.ts";
 import { kafkaTest, runCli, testBrokers, testKafka, uniquePrefix } from "./support/kafka.ts";
+import { waitFor } from "./support/pipeline.ts";
 
 Deno.test({
   name: "fleet --brokers reads the group's lag from Kafka: end offsets minus committed offsets",
@@ -11,20 +12,25 @@ Deno.test({
     const topic = `${prefix}transactions`;
     const group = `${prefix}agents`;
     const kafka = await testKafka();
-    const admin = kafka.admin();
-    const producer = kafka.producer();
-    await admin.connect();
-    await producer.connect();
+    const admin = await kafka.admin();
+    const output = await kafka.output();
     try {
-      await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+      await admin.createTopics([{ topic, partitions: 3, replicationFactor: 1 }]);
       const rows = (partition: number, n: number) =>
-        Array.from({ length: n }, (_, i) => ({ partition, value: `row ${i}` }));
-      await producer.send({ topic, messages: [...rows(0, 10), ...rows(1, 5), ...rows(2, 2)] });
-      await admin.setOffsets({
-        groupId: group,
-        topic,
-        partitions: [{ partition: 0, offset: "4" }, { partition: 2, offset: "2" }],
+        Array.from({ length: n }, (_, i) => ({ key: null, value: `row ${i}`, partition }));
+      await output.send([{ topic, records: [...rows(0, 10), ...rows(1, 5), ...rows(2, 2)] }]);
+      // A member of the group that handled 4 records of partition 0 and 2 of partition 2.
+      const commits = new Map([[0, 4n], [2, 2n]]);
+      const member = kafka.input({ group, topic, start: "earliest", commit: "coalesced" });
+      const handled = new Set<number>();
+      await member.start((batch, control) => {
+        const next = commits.get(batch.partition);
+        if (next !== undefined) control.ack(next);
+        handled.add(batch.partition);
+        return Promise.resolve();
       });
+      await waitFor("the member read every partition", () => Promise.resolve(handled.size === 3));
+      await member.stop();
 
       const out = await runCli([
         "fleet",
@@ -78,8 +84,8 @@ Deno.test({
       const k = (JSON.parse(unreachable.stdout) as FleetSnapshot).kafka as { error: string };
       assert.match(k.error, /^cannot reach Kafka at 127\.0\.0\.1:1/);
     } finally {
-      await producer.disconnect();
-      await admin.disconnect();
+      await output.close();
+      await admin.close();
     }
   },
 });

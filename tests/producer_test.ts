@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import type { KafkaMessage } from "kafkajs";
 import { ensureTopics, topicNames } from "../kafka/topics.ts";
 import { FileReader } from "../producer/file_reader.ts";
 import { decodeLabel, decodeLabelMessage, WATERMARK_KEY } from "../transactions/label_record.ts";
@@ -39,12 +38,11 @@ const files = await generateData(dataDir, [
 ]);
 const lines = inputLines(files);
 
-async function freshTopics(name: string): Promise<string> {
+async function freshTopics(name: string, partitions = 4): Promise<string> {
   const prefix = uniquePrefix(name);
-  const admin = (await testKafka()).admin();
-  await admin.connect();
-  await ensureTopics(admin, topicNames(prefix), { partitions: 4, replicationFactor: 1 });
-  await admin.disconnect();
+  const admin = await (await testKafka()).admin();
+  await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
+  await admin.close();
   return prefix;
 }
 
@@ -119,7 +117,7 @@ Deno.test({
       repairedCustomers++;
       assert.match(m.value!.toString(), new RegExp(`^\\d+,[^,]*,-${tx.customerId},`));
     }
-    timed.push({ ts: Number(m.timestamp), eventTimeMs: tx.eventTimeMs });
+    timed.push({ ts: m.timestampMs, eventTimeMs: tx.eventTimeMs });
   }
   assert.ok(repairedCustomers > 0, "the data has negative customer ids, keyed by their abs");
 
@@ -139,7 +137,7 @@ Deno.test({
   assertWatermarksCover(records);
   for (const m of labels) {
     const label = decodeLabel(m.value!.toString())!;
-    const stamp = Number(m.timestamp);
+    const stamp = m.timestampMs;
     let lo = 0;
     let hi = timed.length;
     while (lo < hi) {
@@ -311,6 +309,38 @@ Deno.test({
 });
 
 Deno.test({
+  name: "produce --max-batch 25000: sends and label bursts past the broker's 1 MiB limit go out",
+  ...kafkaTest,
+}, async () => {
+  // ~23k rows (~1.5 MB) in one send to one partition, and ~19k labels (~2.4 MB) falling due at
+  // once after it: each was one record batch over message.max.bytes before sends were cut by
+  // bytes.
+  const bigDir = await Deno.makeTempDir({ prefix: "fraudstream-producer-big-" });
+  try {
+    const big = await generateData(bigDir, ["--customers", "2000", "--days", "6", "--seed", "9"]);
+    const prefix = await freshTopics("produce-big", 1);
+    const out = await produce(prefix, ["--max-batch", "25000", "--label-delay", "1d", ...big]);
+    assert.equal(out.code, 0, out.stderr);
+    const done = doneLog(out.stderr);
+    assert.equal(done.sent, inputLines(big).length);
+    assert.ok(done.labels.published > 10_000, JSON.stringify(done.labels));
+    const admin = await (await testKafka()).admin();
+    try {
+      const count = async (topic: string) =>
+        (await admin.partitionOffsets(topic)).reduce((n, p) => n + Number(p.latest), 0);
+      assert.equal(await count(topicNames(prefix).transactions), done.sent);
+      // Besides the labels, at most one watermark per day of event time (one partition).
+      const watermarks = await count(topicNames(prefix).labels) - done.labels.published;
+      assert.ok(watermarks >= 1 && watermarks <= 6, `${watermarks} watermarks`);
+    } finally {
+      await admin.close();
+    }
+  } finally {
+    await Deno.remove(bigDir, { recursive: true });
+  }
+});
+
+Deno.test({
   name: "produce --strict stops at the first bad file or line, with file:line and exit 1",
   ...kafkaTest,
 }, async () => {
@@ -337,7 +367,7 @@ Deno.test({
     assert.equal(done.sent, 1);
     assert.match(done.why, /:3: 8 columns, expected 9 \(--strict\)$/);
     const sent = await readTopic(await testKafka(), topicNames(prefix).transactions);
-    assert.deepEqual(sent.map((m: KafkaMessage) => m.value!.toString()).sort(), [
+    assert.deepEqual(sent.map((m: ReadMessage) => m.value!.toString()).sort(), [
       row(1),
       row(2),
       row(3),
@@ -347,6 +377,36 @@ Deno.test({
     const headerless = await produce(prefix, ["--strict", path("2019-08-24.txt")]);
     assert.equal(headerless.code, 1);
     assert.match(headerless.stderr, /2019-08-24\.txt:1: no header line .*\(--strict\)\n$/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "produce: one row dated 2100 neither moves the event-time clock nor releases labels",
+  ...kafkaTest,
+}, async () => {
+  // The repro of a label burst: one such row made every pending label due at once.
+  const dir = await Deno.makeTempDir({ prefix: "fraudstream-2100-" });
+  try {
+    const copies = files.slice(0, 3).map((f) => join(dir, f.split("/").at(-1)!));
+    for (let d = 0; d < 3; d++) {
+      const text = Deno.readTextFileSync(files[d]);
+      if (d !== 1) {
+        Deno.writeTextFileSync(copies[d], text);
+        continue;
+      }
+      // Last in its file, so it is the newest row of the send that carries it.
+      const good = text.trimEnd().split("\n").findLast((l) => /^\d+,2018-/.test(l))!;
+      Deno.writeTextFileSync(copies[d], `${text.trimEnd()}\n${good.replace(/,2018-/, ",2100-")}\n`);
+    }
+    const prefix = await freshTopics("produce-2100");
+    const out = await produce(prefix, copies);
+    assert.equal(out.code, 0, out.stderr);
+    const done = doneLog(out.stderr);
+    assert.equal(done.rejected_by.implausible_time, 1, JSON.stringify(done.rejected_by));
+    assert.equal(done.labels.published, 0, "3 days with a 7-day delay: no label is due yet");
+    assert.match(done.event_time, /^2018-04-03T/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,4 +1,5 @@
 import type { Transaction } from "./transaction.ts";
+import { plausibleTime } from "./time_plausibility.ts";
 
 /**
  * The nine fields of a retrospective row and the data team's cleaning rules, shared by the CSV
@@ -21,7 +22,8 @@ export type RejectReason =
   | "bad_time_seconds"
   | "bad_time_days"
   | "bad_fraud"
-  | "bad_scenario";
+  | "bad_scenario"
+  | "implausible_time";
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   "empty_line",
@@ -38,6 +40,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   "bad_time_days",
   "bad_fraud",
   "bad_scenario",
+  "implausible_time",
 ];
 
 /** A '#' line: the files' header, neither a row nor an error. */
@@ -164,8 +167,10 @@ export function applyFields(buf: Uint8Array, st: RowState, tx: Transaction): Row
   } else {
     eventTimeMs = readDatetime(buf, s[F_DATETIME], e[F_DATETIME]);
     if (Number.isNaN(eventTimeMs)) return "bad_datetime";
-    if (Number.isNaN(st.originMs)) st.originMs = eventTimeMs - seconds * 1000;
   }
+  // Before the origin is learnt from it: a row from 2100 must not date the rows derived after it.
+  if (!plausibleTime(eventTimeMs, seconds)) return "implausible_time";
+  if (Number.isNaN(st.originMs)) st.originMs = eventTimeMs - seconds * 1000;
 
   tx.transactionId = id;
   tx.eventTimeMs = eventTimeMs;

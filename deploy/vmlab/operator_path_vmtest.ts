@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import type { Admin, KafkaMessage } from "kafkajs";
-import { createKafka } from "../../kafka/connection.ts";
+import { createKafkaClient } from "../../kafka/boundary.ts";
 import { topicNames } from "../../kafka/topics.ts";
 import { runCli } from "../../tests/support/kafka.ts";
 import {
@@ -8,6 +7,7 @@ import {
   inputId,
   inputLines,
   multiset,
+  type ReadMessage,
   readTopic,
   waitFor,
 } from "../../tests/support/pipeline.ts";
@@ -66,18 +66,6 @@ async function owned(urls: string[]): Promise<number[] | null> {
 
 const ALL_PARTITIONS = [...Array(PARTITIONS).keys()];
 
-async function groupLag(admin: Admin, group: string, topic: string): Promise<number> {
-  const ends = await admin.fetchTopicOffsets(topic);
-  const [committed] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
-  let lag = 0;
-  for (const end of ends) {
-    const c = committed.partitions.find((p) => p.partition === end.partition);
-    const at = c && Number(c.offset) >= 0 ? Number(c.offset) : 0;
-    lag += Number(end.high) - at;
-  }
-  return lag;
-}
-
 /** Promise.all that waits for every promise before failing with the first error. */
 async function settled<T extends readonly unknown[]>(
   promises: [...{ [K in keyof T]: Promise<T[K]> }],
@@ -89,7 +77,7 @@ async function settled<T extends readonly unknown[]>(
 }
 
 /** Input ids as a multiset vs. prediction keys plus the ids in DLQ'd original bytes. */
-function accountedIds(predictions: KafkaMessage[], dlq: KafkaMessage[]) {
+function accountedIds(predictions: ReadMessage[], dlq: ReadMessage[]) {
   return multiset([
     ...predictions.map((m) => m.key!.toString()),
     ...dlq.map((m) => inputId(m.value!.toString())),
@@ -214,23 +202,22 @@ Deno.test({
       Math.abs(done.achieved_rate - RATE) <= RATE * 0.05,
       `produced at ${done.achieved_rate} tx/s, not ${RATE}`,
     );
-    const kafka = createKafka({
+    const kafka = await createKafkaClient({
       brokers: [brokers],
       clientId: "vm-test",
       securityProtocol: "plaintext",
       connectTimeoutMs: 10_000,
     });
-    const admin = kafka.admin();
-    await admin.connect();
+    const admin = await kafka.admin();
     const names = topicNames("");
     try {
       await waitFor(
         "vm3's agents to drain the group",
-        async () => (await groupLag(admin, "fraudstream-agents", names.transactions)) === 0,
+        async () => (await admin.groupLag("fraudstream-agents", names.transactions)).total === 0,
         180_000,
       );
     } finally {
-      await admin.disconnect();
+      await admin.close();
     }
     const scoredOnVm3 = (await Promise.all(survivors.map(stats))).map((s) => s!.consumed);
     log(`${elapsed()}: drained; vm3's agents consumed ${scoredOnVm3.join(" + ")}`);

@@ -1,5 +1,4 @@
-import "../kafkajs_warning_filter.ts";
-import { Kafka, logLevel } from "kafkajs";
+import { createKafkaClient } from "../boundary.ts";
 import { UserFacingError } from "../../cli/usage_error.ts";
 import { ensureKafkaJars } from "./kafka_jars.ts";
 import { makeTlsMaterial, type TlsMaterial } from "./tls_material.ts";
@@ -18,6 +17,11 @@ export interface LocalKafkaOptions {
   heap?: string;
   /** How long to wait for the cluster to answer. */
   startTimeoutMs?: number;
+  /**
+   * SASL sessions last this long (connections.max.reauth.ms): a client must authenticate again
+   * by then, so a deleted credential takes effect on open connections too, as on managed services.
+   */
+  saslSessionMs?: number;
 }
 
 export interface ScramUser {
@@ -36,12 +40,18 @@ export interface LocalKafka {
   /** SCRAM users created at format time, when started with sasl. */
   users: ScramUser[];
   dir: string;
+  /** Creates or changes a SCRAM user while the cluster runs (kafka-configs), when started with sasl. */
+  addScramUser(user: ScramUser): Promise<void>;
+  /** Deletes a SCRAM user's credential while the cluster runs: its next authentication fails. */
+  deleteScramUser(user: ScramUser): Promise<void>;
   /** Stops one node (for failover tests); its data stays. */
   stopNode(index: number): Promise<void>;
   /** SIGKILL of one node: a crash, nothing flushed or handed over; its data stays. */
   killNode(index: number): Promise<void>;
   /** Index of the node that leads the KRaft controller quorum (the active controller). */
   quorumLeader(): Promise<number>;
+  /** Per partition of a topic: the index of the node leading it, and the indexes in sync. */
+  partitionReplicas(topic: string): Promise<{ partition: number; leader: number; isr: number[] }[]>;
   /** Starts a stopped node again on the same ports and data, and waits until it answers. */
   restartNode(index: number): Promise<void>;
   stop(): Promise<void>;
@@ -91,7 +101,7 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
       const config = `${nodeDir}/server.properties`;
       await Deno.writeTextFile(
         config,
-        serverProperties(i + 1, nodes, ports[i], voters, nodeDir, tls),
+        serverProperties(i + 1, nodes, ports[i], voters, nodeDir, tls, opts.saslSessionMs),
       );
       await runJava(libs, nodeDir, "kafka.tools.StorageTool", [
         "format",
@@ -113,12 +123,31 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
     const brokers = ports.map((p) => `127.0.0.1:${p.plaintext}`);
     const timeoutMs = opts.startTimeoutMs ?? 90_000;
     await waitUntilAnswering(brokers, children, dir, timeoutMs);
+    const scramConfig = async (user: ScramUser, change: string[]) => {
+      await runJava(libs, `${dir}/node-1`, "kafka.admin.ConfigCommand", [
+        "--bootstrap-server",
+        brokers[0],
+        "--alter",
+        "--entity-type",
+        "users",
+        "--entity-name",
+        user.username,
+        ...change,
+      ]);
+    };
     return {
       brokers,
       saslBrokers: opts.sasl ? ports.map((p) => `127.0.0.1:${p.sasl}`) : [],
       caFile: tls?.caFile,
       users: opts.sasl ? SCRAM_USERS : [],
       dir,
+      addScramUser: (user) =>
+        scramConfig(user, [
+          "--add-config",
+          `${user.mechanism.toUpperCase()}=[iterations=4096,password=${user.password}]`,
+        ]),
+      deleteScramUser: (user) =>
+        scramConfig(user, ["--delete-config", user.mechanism.toUpperCase()]),
       stopNode,
       killNode: async (i: number) => {
         const child = children[i];
@@ -138,6 +167,23 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
         const leader = /^LeaderId:\s+(\d+)/m.exec(out);
         if (!leader) throw new Error(`no LeaderId in the quorum status: ${out}`);
         return Number(leader[1]) - 1;
+      },
+      partitionReplicas: async (topic: string) => {
+        const up = brokers.filter((_, i) => children[i]);
+        const out = await runJava(libs, dir, "org.apache.kafka.tools.TopicCommand", [
+          "--bootstrap-server",
+          up.join(","),
+          "--describe",
+          "--topic",
+          topic,
+        ]);
+        // "Topic: t  Partition: 0  Leader: 2  Replicas: 2,3,1  Isr: 2,3,1 ..."; node ids are 1-based.
+        return [...out.matchAll(/Partition: (\d+)\s+Leader: (-?\d+)\s+Replicas: \S+\s+Isr: (\S*)/g)]
+          .map((m) => ({
+            partition: Number(m[1]),
+            leader: Number(m[2]) - 1,
+            isr: m[3].split(",").filter((x) => x !== "").map((x) => Number(x) - 1),
+          }));
       },
       restartNode: async (i: number) => {
         if (children[i]) return;
@@ -159,6 +205,7 @@ function serverProperties(
   voters: string,
   nodeDir: string,
   tls: TlsMaterial | undefined,
+  saslSessionMs: number | undefined,
 ): string {
   const replication = Math.min(3, nodes);
   const listeners = [
@@ -206,6 +253,7 @@ function serverProperties(
       `ssl.keystore.password=${tls.keystorePassword}`,
       `ssl.key.password=${tls.keystorePassword}`,
     );
+    if (saslSessionMs !== undefined) lines.push(`connections.max.reauth.ms=${saslSessionMs}`);
   }
   return lines.join("\n") + "\n";
 }
@@ -296,28 +344,29 @@ async function waitUntilAnswering(
         );
       }
     }
-    const admin = new Kafka({
-      brokers,
-      clientId: "fraudstream-local-kafka",
-      logLevel: logLevel.NOTHING,
-      connectionTimeout: 1000,
-      retry: { retries: 0 },
-    }).admin();
     try {
-      await admin.connect();
-      const cluster = await admin.describeCluster();
-      if (cluster.brokers.length === brokers.length && cluster.controller !== null) {
-        // Ready means consumer groups work too: the first group lookup creates the offsets topic
-        // and its coordinator loads; until then every join is refused and retried with backoff,
-        // which made the first test of a fresh broker take a minute on a busy machine.
-        await admin.describeGroups(["fraudstream-local-kafka-ready"]);
-        return;
+      const client = await createKafkaClient({
+        brokers,
+        clientId: "fraudstream-local-kafka",
+        securityProtocol: "plaintext",
+        connectTimeoutMs: 1_000,
+      });
+      const admin = await client.admin();
+      try {
+        const count = await admin.brokerCount();
+        if (count === brokers.length) {
+          // Ready means consumer groups work too: the first group lookup creates the offsets
+          // topic and its coordinator loads; until then every join is refused and retried with
+          // backoff, which made the first test of a fresh broker take a minute on a busy machine.
+          await admin.describeGroup("fraudstream-local-kafka-ready");
+          return;
+        }
+        lastError = `${count}/${brokers.length} brokers registered`;
+      } finally {
+        await admin.close().catch(() => {});
       }
-      lastError = `${cluster.brokers.length}/${brokers.length} brokers registered`;
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
-    } finally {
-      await admin.disconnect().catch(() => {});
     }
     await new Promise((r) => setTimeout(r, 300));
   }

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import { UserFacingError } from "../../cli/usage_error.ts";
 
 export interface TlsMaterial {
@@ -80,18 +81,76 @@ export async function makeTlsMaterial(dir: string): Promise<TlsMaterial> {
       `pass:${password}`,
     ],
   ];
-  for (const args of steps) {
-    let out;
-    try {
-      out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).output();
-    } catch {
-      throw new UserFacingError("the SASL_SSL test broker needs openssl on PATH");
-    }
-    if (!out.success) {
-      throw new UserFacingError(
-        `openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`,
-      );
-    }
-  }
+  for (const args of steps) await openssl(args);
   return { caFile: `${tls}/ca.pem`, keystoreFile: `${tls}/broker.p12`, keystorePassword: password };
+}
+
+/**
+ * The CA of makeTlsMaterial's `caFile` issued again with the same name and key but valid only in
+ * January 2020: what a client holds when its CA file was not renewed. Written to outDir.
+ */
+export async function makeExpiredCa(caFile: string, outDir: string): Promise<string> {
+  const key = `${dirname(caFile)}/ca.key`;
+  await Deno.mkdir(outDir, { recursive: true });
+  await Deno.writeTextFile(`${outDir}/index.txt`, "");
+  await Deno.writeTextFile(`${outDir}/serial`, "01\n");
+  await Deno.writeTextFile(
+    `${outDir}/ca.cnf`,
+    [
+      "[ca]",
+      "default_ca = expired",
+      "[expired]",
+      `database = ${outDir}/index.txt`,
+      `new_certs_dir = ${outDir}`,
+      `serial = ${outDir}/serial`,
+      "default_md = sha256",
+      "policy = any",
+      "unique_subject = no",
+      "[any]",
+      "commonName = supplied",
+      "[v3_ca]",
+      "basicConstraints = critical, CA:true",
+      "keyUsage = keyCertSign, cRLSign",
+      "subjectKeyIdentifier = hash",
+      "",
+    ].join("\n"),
+  );
+  const subject = ["-subj", "/CN=fraudstream test CA"];
+  await openssl(["req", "-new", "-key", key, ...subject, "-out", `${outDir}/ca.csr`]);
+  // `openssl ca`, not `req -x509`: OpenSSL 3.0's req cannot set a start date in the past.
+  await openssl([
+    "ca",
+    "-batch",
+    "-selfsign",
+    "-config",
+    `${outDir}/ca.cnf`,
+    "-keyfile",
+    key,
+    "-in",
+    `${outDir}/ca.csr`,
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200131000000Z",
+    "-extensions",
+    "v3_ca",
+    "-notext",
+    "-out",
+    `${outDir}/expired-ca.pem`,
+  ]);
+  return `${outDir}/expired-ca.pem`;
+}
+
+async function openssl(args: string[]): Promise<void> {
+  let out;
+  try {
+    out = await new Deno.Command("openssl", { args, stdout: "piped", stderr: "piped" }).output();
+  } catch {
+    throw new UserFacingError("the SASL_SSL test broker needs openssl on PATH");
+  }
+  if (!out.success) {
+    throw new UserFacingError(
+      `openssl ${args[0]} failed: ${new TextDecoder().decode(out.stderr).trim().split("\n")[0]}`,
+    );
+  }
 }

@@ -1,7 +1,6 @@
 import { parseArgs } from "node:util";
 import { selfCommand } from "../../capacity/self_command.ts";
-import { groupLag } from "../../fleet/group_lag.ts";
-import { createKafka } from "../../kafka/connection.ts";
+import { createKafkaClient } from "../../kafka/boundary.ts";
 import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 
@@ -31,15 +30,14 @@ const kafka = await startLocalKafka();
 const children: Deno.ChildProcess[] = [];
 try {
   const env = { FRAUDSTREAM_BROKERS: kafka.brokers.join(",") };
-  const client = createKafka({
+  const client = await createKafkaClient({
     brokers: kafka.brokers,
     clientId: "fraudstream-evaluate",
     securityProtocol: "plaintext",
     connectTimeoutMs: 10_000,
   });
   const topics = topicNames();
-  const admin = client.admin();
-  await admin.connect();
+  const admin = await client.admin();
   await ensureTopics(admin, topics, {
     partitions: Number(values.partitions),
     replicationFactor: 1,
@@ -73,35 +71,25 @@ try {
 
   // Drained: the group committed every message (a prediction or a DLQ record each).
   for (;;) {
-    const lag = await groupLag(admin, "fraudstream-agents", topics.transactions);
+    const lag = await admin.groupLag("fraudstream-agents", topics.transactions);
     if (lag.partitions.length > 0 && lag.total === 0) break;
     await new Promise((r) => setTimeout(r, 500));
   }
   const drainSeconds = (performance.now() - started) / 1000;
   console.error(`replay: the agent drained in ${drainSeconds.toFixed(1)} s`);
 
-  const ends = await admin.fetchTopicOffsets(topics.predictions);
-  const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
-  const consumer = client.consumer({ groupId: `evaluate-${crypto.randomUUID()}` });
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.predictions, fromBeginning: true });
+  const ends = new Map(
+    (await admin.partitionOffsets(topics.predictions)).map((p) => [p.partition, p.latest]),
+  );
   const lines = ["transaction_id,customer_id,score,labels_complete"];
-  await new Promise<void>((resolve) => {
-    consumer.run({
-      eachBatch: ({ batch }) => {
-        for (const m of batch.messages) {
-          const p = JSON.parse(m.value!.toString());
-          lines.push(
-            `${p.transaction_id},${p.customer_id},${p.score},${p.labels_complete ? 1 : 0}`,
-          );
-        }
-        if (lines.length - 1 >= total) resolve();
-        return Promise.resolve();
-      },
-    });
+  const text = new TextDecoder();
+  const total = await client.readHistory(topics.predictions, ends, (batch) => {
+    for (let i = 0; i < batch.length; i++) {
+      const p = JSON.parse(text.decode(batch.value(i)!));
+      lines.push(`${p.transaction_id},${p.customer_id},${p.score},${p.labels_complete ? 1 : 0}`);
+    }
   });
-  await consumer.disconnect();
-  await admin.disconnect();
+  await admin.close();
   await Deno.writeTextFile(values.out, lines.join("\n") + "\n");
   console.error(`replay: ${total} predictions -> ${values.out}`);
 } finally {

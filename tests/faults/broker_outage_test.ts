@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createKafka } from "../../kafka/connection.ts";
+import { createKafkaClient } from "../../kafka/boundary.ts";
 import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { kafkaTest, uniquePrefix } from "../support/kafka.ts";
@@ -21,24 +21,22 @@ Deno.test({
   const kafka = await startLocalKafka();
   try {
     const prefix = uniquePrefix("outage");
-    const client = createKafka({
+    const client = await createKafkaClient({
       brokers: kafka.brokers,
       clientId: "outage-test",
       securityProtocol: "plaintext",
       connectTimeoutMs: 10_000,
     });
-    const admin = client.admin();
-    await admin.connect();
+    const admin = await client.admin();
     await ensureTopics(admin, topicNames(prefix), { partitions: 2, replicationFactor: 1 });
-    await admin.disconnect();
+    await admin.close();
     const send = async (id: number) => {
-      const producer = client.producer();
-      await producer.connect();
-      await producer.send({
+      const output = await client.output();
+      await output.send([{
         topic: topicNames(prefix).transactions,
-        messages: [{ key: "7", value: GOOD.replace(/^1,/, `${id},`) }],
-      });
-      await producer.disconnect();
+        records: [{ key: "7", value: GOOD.replace(/^1,/, `${id},`) }],
+      }]);
+      await output.close();
     };
     await send(1);
     const agent = await startAgent(prefix, "outage", [], kafka.brokers);
@@ -87,6 +85,45 @@ Deno.test({
       assert.equal(exited, false, "the same process, no crash loop");
     } finally {
       await agent.stop();
+    }
+  } finally {
+    await kafka.stop();
+  }
+});
+
+Deno.test({
+  name: "an agent started while its broker is down waits for it within --connect-timeout",
+  ...kafkaTest,
+}, async () => {
+  const kafka = await startLocalKafka();
+  try {
+    const prefix = uniquePrefix("late-broker");
+    const client = await createKafkaClient({
+      brokers: kafka.brokers,
+      clientId: "late-broker-test",
+      securityProtocol: "plaintext",
+      connectTimeoutMs: 10_000,
+    });
+    const admin = await client.admin();
+    await ensureTopics(admin, topicNames(prefix), { partitions: 2, replicationFactor: 1 });
+    await admin.close();
+    const output = await client.output();
+    await output.send([{
+      topic: topicNames(prefix).transactions,
+      records: [{ key: "7", value: GOOD }],
+    }]);
+    await output.close();
+    await kafka.stopNode(0);
+    // Refused connections for the first seconds: the client alone gave up on them within ~2 s.
+    const starting = startAgent(prefix, "late", ["--connect-timeout", "120s"], kafka.brokers);
+    await new Promise((r) => setTimeout(r, 6_000));
+    await kafka.restartNode(0);
+    const agent = await starting;
+    try {
+      await waitFor("scored", async () => (await agent.stats()).scored >= 1, 90_000);
+      assert.ok(agent.log.every((l) => !l.includes('"level":"error"')), agent.log.join("\n"));
+    } finally {
+      assert.equal(await agent.stop(), 0);
     }
   } finally {
     await kafka.stop();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createKafka } from "../../kafka/connection.ts";
+import { createKafkaClient } from "../../kafka/boundary.ts";
 import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { roundTrip } from "../../kafka/round_trip.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
@@ -22,18 +22,17 @@ Deno.test(
     const cluster = await startLocalKafka({ nodes: 3, heap: "384m" });
     try {
       assert.equal(cluster.brokers.length, 3);
-      const kafka = createKafka({
+      const kafka = await createKafkaClient({
         brokers: cluster.brokers,
         clientId: "cluster-test",
         securityProtocol: "plaintext",
         connectTimeoutMs: 10_000,
       });
-      const admin = kafka.admin();
-      await admin.connect();
+      const admin = await kafka.admin();
       const names = topicNames("cluster.");
       const topics = await ensureTopics(admin, names, { partitions: 3, replicationFactor: 3 });
       assert.ok(topics.every((t) => t.replicationFactor === 3));
-      await admin.disconnect();
+      await admin.close();
       assert.equal((await roundTrip(kafka, names.transactions, 5)).received, 5);
       await cluster.stopNode(2);
       // The remaining two nodes hold a controller quorum and min.insync.replicas=2.
@@ -71,14 +70,15 @@ Deno.test(
       const prefix = uniquePrefix("failover");
       const names = topicNames(prefix);
       const kafka = await testKafka("failover-test", brokers);
-      const admin = kafka.admin();
-      await admin.connect();
+      const admin = await kafka.admin();
       await ensureTopics(admin, names, { partitions: 6, replicationFactor: 3 });
+      await admin.close();
       const fullIsr = async () => {
-        const { topics } = await admin.fetchTopicMetadata({
-          topics: [names.transactions, names.predictions, names.labels],
-        });
-        return topics.every((t) => t.partitions.every((p) => p.isr.length === 3));
+        for (const topic of [names.transactions, names.predictions, names.labels]) {
+          const replicas = await cluster.partitionReplicas(topic);
+          if (!replicas.every((p) => p.isr.length === 3)) return false;
+        }
+        return true;
       };
       const group = "failover";
       for (let i = 0; i < 3; i++) {
@@ -107,10 +107,9 @@ Deno.test(
         await cluster.restartNode(node);
         await waitFor("every replica back in sync", fullIsr, 90_000);
       };
-      const { topics } = await admin.fetchTopicMetadata({ topics: [names.transactions] });
-      await failover(topics[0].partitions.find((p) => p.partitionId === 0)!.leader - 1);
+      const replicas = await cluster.partitionReplicas(names.transactions);
+      await failover(replicas.find((p) => p.partition === 0)!.leader);
       await failover(await cluster.quorumLeader());
-      await admin.disconnect();
 
       const sent = await producing;
       await waitFor("the group drained", () => groupDrained(prefix, group, sent, brokers), 120_000);

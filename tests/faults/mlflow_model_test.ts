@@ -345,7 +345,7 @@ Deno.test({
           const swapAt = Date.parse(final.last_swap!.at);
           const latency = (m: { value: { toString(): string } | null }) =>
             JSON.parse(m.value!.toString()).latency_ms as number;
-          const around = predictions.filter((m) => Math.abs(Number(m.timestamp) - swapAt) <= 1_000)
+          const around = predictions.filter((m) => Math.abs(m.timestampMs - swapAt) <= 1_000)
             .map(latency);
           const all = predictions.map(latency);
           console.log(

@@ -183,15 +183,14 @@ function rssBytes(agent: AgentProcess): number {
 
 /** Records written to the output topics. */
 async function endOffsets(prefix: string): Promise<{ predictions: number; dlq: number }> {
-  const admin = (await testKafka()).admin();
-  await admin.connect();
+  const admin = await (await testKafka()).admin();
   try {
     const names = topicNames(prefix);
     const total = async (topic: string) =>
-      (await admin.fetchTopicOffsets(topic)).reduce((s, p) => s + Number(p.high), 0);
+      (await admin.partitionOffsets(topic)).reduce((s, p) => s + Number(p.latest), 0);
     return { predictions: await total(names.predictions), dlq: await total(names.dlq) };
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

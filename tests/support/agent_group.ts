@@ -1,7 +1,6 @@
-import type { KafkaMessage } from "kafkajs";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { testKafka, uniquePrefix } from "./kafka.ts";
-import { inputId, multiset, readTopic } from "./pipeline.ts";
+import { inputId, multiset, type ReadMessage, readTopic } from "./pipeline.ts";
 
 /**
  * What the agent tests and the agent fault scenarios share: fresh topics, the output topics
@@ -22,10 +21,9 @@ export const AGENT_TEST_DATA = [
 
 export async function freshTopics(name: string, partitions = 4) {
   const prefix = uniquePrefix(name);
-  const admin = (await testKafka()).admin();
-  await admin.connect();
+  const admin = await (await testKafka()).admin();
   await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
-  await admin.disconnect();
+  await admin.close();
   return prefix;
 }
 
@@ -39,7 +37,7 @@ export async function outputs(prefix: string, brokers?: string[]) {
 }
 
 /** Input ids as a multiset vs. prediction keys plus the ids in DLQ'd original bytes. */
-export function accountedIds(predictions: KafkaMessage[], dlq: KafkaMessage[]) {
+export function accountedIds(predictions: ReadMessage[], dlq: ReadMessage[]) {
   return multiset([
     ...predictions.map((m) => m.key!.toString()),
     ...dlq.map((m) => inputId(m.value!.toString())),
@@ -52,16 +50,12 @@ export async function groupOffsets(
   group: string,
   brokers?: string[],
 ): Promise<number> {
-  const admin = (await testKafka(undefined, brokers)).admin();
-  await admin.connect();
+  const admin = await (await testKafka(undefined, brokers)).admin();
   try {
-    const [t] = await admin.fetchOffsets({
-      groupId: group,
-      topics: [topicNames(prefix).transactions],
-    });
-    return t.partitions.reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    const committed = await admin.committedOffsets(group, topicNames(prefix).transactions);
+    return [...committed.values()].reduce((sum, offset) => sum + Number(offset), 0);
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 
@@ -70,21 +64,20 @@ export async function partitionProgress(
   prefix: string,
   group: string,
 ): Promise<Map<number, { committed: number; end: number }>> {
-  const admin = (await testKafka()).admin();
-  await admin.connect();
+  const admin = await (await testKafka()).admin();
   try {
     const topic = topicNames(prefix).transactions;
-    const [t] = await admin.fetchOffsets({ groupId: group, topics: [topic] });
+    const committed = await admin.committedOffsets(group, topic);
     const progress = new Map<number, { committed: number; end: number }>();
-    for (const p of await admin.fetchTopicOffsets(topic)) {
-      progress.set(p.partition, { committed: 0, end: Number(p.high) });
-    }
-    for (const p of t.partitions) {
-      progress.get(p.partition)!.committed = Math.max(0, Number(p.offset));
+    for (const p of await admin.partitionOffsets(topic)) {
+      progress.set(p.partition, {
+        committed: Number(committed.get(p.partition) ?? 0n),
+        end: Number(p.latest),
+      });
     }
     return progress;
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
 }
 

@@ -21,6 +21,7 @@ export function agentStatsDocument(fields: Partial<AgentStatsDocument> = {}): Ag
       predictions: "predictions",
       dlq: "transactions.dlq",
       labels: "labels",
+      state: "state",
     },
     consumed: 0,
     scored: 0,
@@ -37,6 +38,7 @@ export function agentStatsDocument(fields: Partial<AgentStatsDocument> = {}): Ag
     lag: { total: 0, partitions: [] },
     assigned_partitions: [],
     restore: null,
+    snapshots: null,
     labels: {
       watermark: null,
       lag_ms: null,

@@ -1,6 +1,5 @@
 import { type LocalKafka, startLocalKafka } from "../../kafka/local/local_kafka.ts";
-import { createKafka } from "../../kafka/connection.ts";
-import type { Kafka } from "kafkajs";
+import { createKafkaClient, type KafkaClient } from "../../kafka/boundary.ts";
 
 /**
  * The broker a test file talks to: the suite's shared one when tests/suite.ts started it
@@ -18,8 +17,11 @@ export async function testBrokers(): Promise<string[]> {
 }
 
 /** A client of the test broker, or of `brokers` (a cluster the test started itself). */
-export async function testKafka(clientId = "fraudstream-test", brokers?: string[]): Promise<Kafka> {
-  return createKafka({
+export async function testKafka(
+  clientId = "fraudstream-test",
+  brokers?: string[],
+): Promise<KafkaClient> {
+  return await createKafkaClient({
     brokers: brokers ?? await testBrokers(),
     clientId,
     securityProtocol: "plaintext",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { KafkaMessage } from "kafkajs";
+import type { ReadMessage } from "./pipeline.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../../agent/onnx_model.ts";
 import { topicNames } from "../../kafka/topics.ts";
 import { groupDrained } from "./agent_group.ts";
@@ -37,7 +37,7 @@ export interface Prediction {
   labels_complete: boolean;
 }
 
-export function parsePrediction(m: KafkaMessage): Prediction {
+export function parsePrediction(m: ReadMessage): Prediction {
   return JSON.parse(m.value!.toString());
 }
 
@@ -45,7 +45,7 @@ export function parsePrediction(m: KafkaMessage): Prediction {
  * How the streamed predictions (duplicates of at-least-once included) compare with the offline
  * scores: the largest difference, the transactions only one side has, and the stale ones.
  */
-export function compareScores(offline: Map<ScoreKey, number>, predictions: KafkaMessage[]) {
+export function compareScores(offline: Map<ScoreKey, number>, predictions: ReadMessage[]) {
   let maxDiff = 0;
   let worst = "";
   const seen = new Set<ScoreKey>();

@@ -1,4 +1,5 @@
-import type { Kafka, KafkaMessage } from "kafkajs";
+import { Buffer } from "node:buffer";
+import type { KafkaClient } from "../../kafka/boundary.ts";
 import { runCli, testBrokers } from "./kafka.ts";
 import { type AgentStatsDocument, parseAgentStats } from "../../agent/stats_document.ts";
 
@@ -55,6 +56,7 @@ export async function startAgent(
   group: string,
   args: string[] = [],
   brokers?: string[],
+  env: Record<string, string> = {},
 ): Promise<AgentProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
@@ -70,7 +72,7 @@ export async function startAgent(
       "127.0.0.1:0",
       ...args,
     ],
-    env: { FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(",") },
+    env: { FRAUDSTREAM_BROKERS: (brokers ?? await testBrokers()).join(","), ...env },
     stdin: "null",
     stdout: "null",
     stderr: "piped",
@@ -126,49 +128,45 @@ export async function waitFor(
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
 
-/** A message read back, with the partition it was read from. */
-export type ReadMessage = KafkaMessage & { partition: number };
+/** A record read back, with the partition it was read from; bytes as Buffers for tests. */
+export interface ReadMessage {
+  partition: number;
+  offset: bigint;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | undefined>;
+  timestampMs: number;
+}
 
-/** Every message of a topic up to its end offsets at call time (read_committed by default). */
-export async function readTopic(kafka: Kafka, topic: string): Promise<ReadMessage[]> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const ends = new Map<number, number>();
-  for (const p of await admin.fetchTopicOffsets(topic)) ends.set(p.partition, Number(p.high));
-  const groupId = `test-reader-${crypto.randomUUID()}`;
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 200 });
+const asBuffer = (b: Uint8Array | null | undefined) =>
+  b ? Buffer.from(b.buffer, b.byteOffset, b.byteLength) : null;
+
+/** Every record of a topic up to its end offsets at call time (read_committed). */
+export async function readTopic(client: KafkaClient, topic: string): Promise<ReadMessage[]> {
+  const admin = await client.admin();
+  const ends = new Map<number, bigint>();
+  try {
+    for (const p of await admin.partitionOffsets(topic)) ends.set(p.partition, p.latest);
+  } finally {
+    await admin.close();
+  }
   const messages: ReadMessage[] = [];
-  const position = new Map<number, number>();
-  let lastBatchAt = Date.now();
-  // A transaction's commit marker takes the last offset but is no message: within one of the
-  // end and quiet for a while counts as read to the end.
-  const complete = () =>
-    [...ends].every(([p, end]) => {
-      const at = position.get(p) ?? 0;
-      return at >= end || (at >= end - 1 && Date.now() - lastBatchAt > 1500);
-    });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: ({ batch }) => {
-      lastBatchAt = Date.now();
-      for (const m of batch.messages) {
-        if (Number(m.offset) < ends.get(batch.partition)!) {
-          messages.push(Object.assign(m, { partition: batch.partition }));
-        }
+  await client.readHistory(topic, ends, (batch) => {
+    for (let i = 0; i < batch.length; i++) {
+      const headers: Record<string, Buffer | undefined> = {};
+      for (const [name, value] of Object.entries(batch.headers(i))) {
+        headers[name] = asBuffer(value)!;
       }
-      position.set(
-        batch.partition,
-        Math.max(Number(batch.lastOffset()) + 1, position.get(batch.partition) ?? 0),
-      );
-      return Promise.resolve();
-    },
+      messages.push({
+        partition: batch.partition,
+        offset: batch.offset(i),
+        key: asBuffer(batch.key(i)),
+        value: asBuffer(batch.value(i)),
+        headers,
+        timestampMs: batch.timestampMs(i),
+      });
+    }
   });
-  await waitFor(`${topic} read to its end`, () => Promise.resolve(complete()));
-  await consumer.disconnect();
-  await admin.deleteGroups([groupId]).catch(() => {});
-  await admin.disconnect();
   return messages;
 }
 

@@ -1,5 +1,5 @@
 import type { ProducerConfig } from "kafkajs";
-import { KeyHashPartitioner } from "./key_partitioner.ts";
+import { KeyHashPartitioner } from "../key_partitioner.ts";
 
 /**
  * What every fraudstream producer sets: topics come from `fraudstream topics` with their

@@ -1,0 +1,48 @@
+import type { KafkaMessage } from "kafkajs";
+import type { InputBatch, InputHeaders } from "../boundary/records.ts";
+
+const NO_HEADERS: InputHeaders = Object.freeze({});
+
+/**
+ * InputBatch over the messages kafkajs decoded, read in place: kafkajs' keys and values are
+ * already Buffers (Uint8Arrays), so nothing is copied or wrapped per record.
+ */
+export class KafkajsBatch implements InputBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly highWatermark: bigint;
+  readonly #messages: KafkaMessage[];
+
+  constructor(topic: string, partition: number, messages: KafkaMessage[], highWatermark: string) {
+    this.topic = topic;
+    this.partition = partition;
+    this.#messages = messages;
+    this.highWatermark = BigInt(highWatermark);
+  }
+
+  get length(): number {
+    return this.#messages.length;
+  }
+
+  key(i: number): Uint8Array | null {
+    return this.#messages[i].key ?? null;
+  }
+
+  value(i: number): Uint8Array | null {
+    return this.#messages[i].value;
+  }
+
+  headers(i: number): InputHeaders {
+    // kafkajs decodes header values as Buffers (an array of them for a repeated name, which
+    // the project never sends).
+    return (this.#messages[i].headers as InputHeaders | undefined) ?? NO_HEADERS;
+  }
+
+  offset(i: number): bigint {
+    return BigInt(this.#messages[i].offset);
+  }
+
+  timestampMs(i: number): number {
+    return Number(this.#messages[i].timestamp);
+  }
+}

@@ -1,0 +1,155 @@
+import type { Consumer, EachBatchPayload, Kafka } from "kafkajs";
+import type {
+  BatchControl,
+  BatchHandler,
+  InputListener,
+  InputSettings,
+  KafkaInput,
+} from "../boundary/input.ts";
+import { CommitCoalescer } from "../commit_coalescer.ts";
+import { REQUEST_RETRY } from "./config.ts";
+import { KafkajsBatch } from "./kafkajs_batch.ts";
+
+/**
+ * KafkaInput on a kafkajs consumer group member. Offsets are resolved by hand
+ * (eachBatchAutoResolve off): a batch whose partition was paused, revoked or whose handler threw
+ * is fetched again from the first record not acknowledged.
+ */
+export class KafkajsInput implements KafkaInput {
+  readonly group: string;
+  readonly topic: string;
+  readonly #kafka: Kafka;
+  readonly #settings: InputSettings;
+  readonly #listener: InputListener;
+  readonly #paused = new Set<number>();
+  readonly #commits: CommitCoalescer;
+  #consumer?: Consumer;
+  #assigned: number[] = [];
+  /** Set by stop(): handlers return at their next chunk, no new batch is handed over. */
+  #stopping = false;
+  #inFlight = 0;
+  #idle: (() => void)[] = [];
+  lastContactMs = 0;
+  #fail!: (err: Error) => void;
+  readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
+
+  constructor(kafka: Kafka, settings: InputSettings, listener: InputListener = {}) {
+    this.#kafka = kafka;
+    this.#settings = settings;
+    this.#listener = listener;
+    this.group = settings.group;
+    this.topic = settings.topic;
+    // Read by whoever runs the input once it started; a failure before that must not go unhandled.
+    this.failed.catch(() => {});
+    this.#commits = new CommitCoalescer(
+      (offsets) =>
+        this.#consumer!.commitOffsets(
+          offsets.map((o) => ({
+            topic: this.topic,
+            partition: o.partition,
+            offset: String(o.nextOffset),
+          })),
+        ),
+      (err, offsets) =>
+        listener.commitFailed?.(err instanceof Error ? err : new Error(String(err)), offsets),
+    );
+  }
+
+  async start(handler: BatchHandler): Promise<void> {
+    const s = this.#settings;
+    const consumer = this.#kafka.consumer({
+      groupId: s.group,
+      maxBytes: s.maxBytes,
+      maxBytesPerPartition: s.maxBytesPerPartition,
+      sessionTimeout: s.sessionTimeoutMs,
+      heartbeatInterval: s.heartbeatIntervalMs,
+      maxWaitTimeInMs: s.maxWaitMs,
+      readUncommitted: s.isolation !== "read_committed",
+      retry: REQUEST_RETRY,
+    });
+    this.#consumer = consumer;
+    const contact = () => (this.lastContactMs = Date.now());
+    consumer.on(consumer.events.CONNECT, contact);
+    consumer.on(consumer.events.FETCH, contact);
+    consumer.on(consumer.events.HEARTBEAT, contact);
+    consumer.on(consumer.events.GROUP_JOIN, (e) => {
+      contact();
+      const partitions = [...(e.payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
+      const revoked = this.#assigned.filter((p) => !partitions.includes(p));
+      this.#assigned = partitions;
+      if (revoked.length) this.#listener.revoked?.(revoked);
+      this.#listener.assigned?.(partitions, e.payload.isLeader);
+    });
+    consumer.on(consumer.events.CRASH, (e) => {
+      this.#listener.crashed?.(e.payload.error, e.payload.restart);
+      if (!e.payload.restart) this.#fail(e.payload.error);
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.topic, fromBeginning: s.start === "earliest" });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: s.concurrency ?? 1,
+      eachBatch: (payload) => this.#onBatch(payload, handler),
+    });
+  }
+
+  async #onBatch(payload: EachBatchPayload, handler: BatchHandler): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+    if (batch.messages.length === 0 || this.#stopping) return;
+    const partition = batch.partition;
+    const commits = this.#settings.commit === "coalesced" ? this.#commits : null;
+    const stopping = () => this.#stopping;
+    const control: BatchControl = {
+      ack(nextOffset: bigint) {
+        resolveOffset(String(nextOffset - 1n));
+        commits?.schedule(partition, nextOffset);
+      },
+      get active() {
+        return isRunning() && !isStale() && !stopping();
+      },
+      heartbeat,
+    };
+    this.#inFlight++;
+    try {
+      await handler(
+        new KafkajsBatch(batch.topic, partition, batch.messages, batch.highWatermark),
+        control,
+      );
+      if (!this.#paused.has(partition) && control.active) resolveOffset(batch.lastOffset());
+    } finally {
+      if (--this.#inFlight === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+    }
+  }
+
+  pause(partition: number): void {
+    this.#paused.add(partition);
+    this.#consumer?.pause([{ topic: this.topic, partitions: [partition] }]);
+  }
+
+  resume(partition: number): void {
+    // kafkajs keeps a pause across rebalances: resumed even when revoked meanwhile.
+    this.#paused.delete(partition);
+    this.#consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
+  }
+
+  commitsDone(): Promise<void> {
+    return this.#commits.done();
+  }
+
+  /**
+   * Stops fetching, lets the handlers in flight finish, commits what they acknowledged, then
+   * leaves the group. The commits go out before kafkajs' own stop: once stopped, kafkajs drops
+   * every commit without a word (its runner returns early when not running).
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    if (this.#assigned.length) {
+      this.#consumer?.pause([{ topic: this.topic, partitions: this.#assigned }]);
+    }
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    await this.#commits.done();
+    await this.#consumer?.stop();
+    await this.#consumer?.disconnect();
+  }
+}
