@@ -19,7 +19,8 @@ import { LabelFeed } from "./label_feed.ts";
 import { LabelJoin } from "./label_join.ts";
 import { OnlineQuality } from "./online_quality.ts";
 import { dlqRecord } from "./dlq_records.ts";
-import { type BatchScorer, ScoringLoop } from "./scoring_loop.ts";
+import type { ModelSlot } from "./model_slot.ts";
+import { ScoringLoop } from "./scoring_loop.ts";
 import { StateSnapshots } from "./state_snapshots.ts";
 
 export interface AgentConfig {
@@ -97,7 +98,7 @@ export class Agent {
   /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
 
-  constructor(client: KafkaClient, config: AgentConfig, engine: FeatureEngine, model: BatchScorer) {
+  constructor(client: KafkaClient, config: AgentConfig, engine: FeatureEngine, model: ModelSlot) {
     this.#client = client;
     this.#config = config;
     this.#engine = engine;
@@ -124,7 +125,7 @@ export class Agent {
       config.instanceId,
       config.group,
       config.topics.transactions,
-      { name: model.name, version: model.version, threshold: model.threshold },
+      model,
       quality,
     );
   }

@@ -10,7 +10,9 @@ import { createKafkaClient } from "../kafka/boundary.ts";
 import { CONNECTION_FLAGS, connectionSettings, errorText } from "../kafka/connection.ts";
 import { describeTopics, TOPIC_PREFIX_FLAG, topicNames } from "../kafka/topics.ts";
 import { Agent } from "./agent.ts";
-import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
+import { DEFAULT_MODEL_PATH } from "./onnx_model.ts";
+import { DEFAULT_MODEL_POLL_MS, openServingModel } from "./model_watch.ts";
+import { MLFLOW_RUN_FLAG, startRunMetrics } from "../mlflow/run_metrics.ts";
 
 /** How long SIGTERM may take: finish the batch, commit, leave the group. */
 const STOP_TIMEOUT_MS = 30_000;
@@ -32,6 +34,13 @@ export const command = defineCommand({
       value: "PATH",
       description:
         "ONNX model file, or models:/NAME/VERSION|latest, models:/NAME@ALIAS from the MLflow registry at MLFLOW_TRACKING_URI (default: the shipped model)",
+    },
+    "model-poll": {
+      type: "string",
+      value: "DURATION",
+      description:
+        "how often to ask the registry where models:/NAME@ALIAS (or latest) points, and swap to a new version that fits; 0: never",
+      default: `${DEFAULT_MODEL_POLL_MS / 1000}s`,
     },
     http: {
       type: "string",
@@ -99,6 +108,7 @@ export const command = defineCommand({
         "least time between two snapshots of a partition's state on the state topic, which restores start from (0: none)",
       default: "30s",
     },
+    ...MLFLOW_RUN_FLAG,
     "log-level": {
       type: "string",
       value: "LEVEL",
@@ -146,9 +156,14 @@ export const command = defineCommand({
   if (labelDelayMs <= 0) throw new UsageError("--label-delay must be above zero");
 
   const engine = new FeatureEngine({ labelDelayMs });
-  const model = await loadOnnxModel(flags.model ?? DEFAULT_MODEL_PATH, engine, {
-    threads: positiveInt("model-threads", flags["model-threads"]),
-  });
+  const modelPollMs = durationMs("model-poll", flags["model-poll"]);
+  const { slot: model, watch } = await openServingModel(
+    flags.model ?? DEFAULT_MODEL_PATH,
+    engine,
+    { threads: positiveInt("model-threads", flags["model-threads"]) },
+    modelPollMs,
+    config.log,
+  );
   const client = await createKafkaClient({
     ...settings,
     clientId: `${settings.clientId}-${instanceId}`,
@@ -191,7 +206,13 @@ export const command = defineCommand({
     group: config.group,
     brokers: settings.brokers,
     topics: config.topics,
-    model: { name: model.name, version: model.version, threshold: model.threshold },
+    model: {
+      name: model.name,
+      version: model.version,
+      threshold: model.threshold,
+      registry_version: model.registryVersion,
+      poll_ms: watch ? modelPollMs : null,
+    },
     exactly_once: config.exactlyOnce,
     label_wait_ms: config.labelWaitMs,
     kafka: client.details,
@@ -203,8 +224,20 @@ export const command = defineCommand({
       Deno.addSignalListener(sig, () => resolve(sig));
     }
   });
+  const runMetrics = await startRunMetrics(flags["mlflow-run"], `agent.${instanceId}.`, () => {
+    const s = agent.statsJson();
+    return {
+      scored_tx_s: s.rates.scored["10s"],
+      lag: s.lag.total,
+      e2e_latency_p99_ms: s.e2e_latency_ms.p99,
+      batch_latency_p99_ms: s.batch.latency_ms.p99,
+    };
+  }, config.log);
   await agent.start();
+  watch?.start();
   const received = await Promise.race([signal, agent.failed]).catch((err: Error) => err);
+  await watch?.stop();
+  await runMetrics?.stop();
   if (received instanceof Error) {
     // The consumer gave up (e.g. fenced, or a restore that cannot read Kafka): exit non-zero so
     // that systemd restarts the agent; its uncommitted batch is re-read by whoever owns it next.

@@ -10,6 +10,7 @@ import {
   type AgentLabelsState,
   type AgentStatsDocument,
   type RestoreReport,
+  type ServingModelState,
   type SnapshotsState,
 } from "./stats_document.ts";
 
@@ -47,7 +48,8 @@ export class AgentStats {
     readonly instance: string,
     readonly group: string,
     readonly topic: string,
-    readonly model: { name: string; version: string; threshold: number },
+    /** The serving model as /stats shows it: fixed, or live (agent/model_slot.ts). */
+    readonly model: ServingModelState | { toJSON(): ServingModelState },
     readonly quality: OnlineQuality,
   ) {}
 
@@ -82,7 +84,7 @@ export class AgentStats {
       instance: this.instance,
       group: this.group,
       uptime_s: Math.round((Date.now() - this.startedAt) / 1000),
-      model: this.model,
+      model: "toJSON" in this.model ? this.model.toJSON() : this.model,
       exactly_once: extra.exactlyOnce,
       topics: extra.topics,
       consumed: this.consumed.total,

@@ -35,6 +35,9 @@ export class OnnxModel {
   readonly width: number;
   readonly source: string;
   readonly #session: ort.InferenceSession;
+  /** Runs in flight, and who waits for them to end: a swapped-out model is released after. */
+  #running = 0;
+  #idle: (() => void)[] = [];
 
   private constructor(
     session: ort.InferenceSession,
@@ -137,14 +140,21 @@ export class OnnxModel {
     ]);
     const scores = out.subarray(0, rows);
     const output = new ort.Tensor("float32", scores, [rows]);
-    const result = await this.#session.run({ [INPUT]: input }, { [OUTPUT]: output });
-    const data = result[OUTPUT].data as Float32Array;
-    // ORT fills the pre-allocated tensor in place; copy only if a build ever hands back another.
-    if (data.buffer !== scores.buffer || data.byteOffset !== scores.byteOffset) scores.set(data);
-    return scores;
+    this.#running++;
+    try {
+      const result = await this.#session.run({ [INPUT]: input }, { [OUTPUT]: output });
+      const data = result[OUTPUT].data as Float32Array;
+      // ORT fills the pre-allocated tensor in place; copy only if a build ever hands back another.
+      if (data.buffer !== scores.buffer || data.byteOffset !== scores.byteOffset) scores.set(data);
+      return scores;
+    } finally {
+      if (--this.#running === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
+    }
   }
 
+  /** Closes the ORT session once the runs in flight have ended. */
   async release(): Promise<void> {
+    if (this.#running > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     await this.#session.release();
   }
 }
@@ -159,7 +169,8 @@ export async function loadOnnxModel(
   options: OnnxModelOptions = {},
 ): Promise<OnnxModel> {
   if (path.startsWith("models:/")) {
-    return await OnnxModel.fromBytes(await fetchRegisteredModel(path), path, engine, options);
+    const { bytes } = await fetchRegisteredModel(path);
+    return await OnnxModel.fromBytes(bytes, path, engine, options);
   }
   let bytes: Uint8Array;
   try {

@@ -5,6 +5,7 @@ import { FEATURE_COUNT, FEATURE_LIST_VERSION } from "../features/feature_list.ts
 import { readOnnxMetadata } from "./onnx_metadata.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel, OnnxModel } from "./onnx_model.ts";
 import { withAbsentPath } from "../tests/support/absent_path.ts";
+import { withOnnxMetadata } from "../tests/support/onnx_metadata.ts";
 
 interface Card {
   name: string;
@@ -21,21 +22,7 @@ const modelBytes = await Deno.readFile(DEFAULT_MODEL_PATH);
 
 /** The model bytes with one more metadata entry; a repeated key overrides the earlier one. */
 function withMetadata(key: string, value: string): Uint8Array {
-  const enc = new TextEncoder();
-  const field = (tag: number, bytes: Uint8Array) => [tag, ...varint(bytes.length), ...bytes];
-  const entry = [...field(0x0a, enc.encode(key)), ...field(0x12, enc.encode(value))];
-  // Field 14, length-delimited: tag (14 << 3) | 2.
-  return Uint8Array.from([...modelBytes, 114, ...varint(entry.length), ...entry]);
-}
-
-function varint(n: number): number[] {
-  const out = [];
-  while (n >= 0x80) {
-    out.push((n & 0x7f) | 0x80);
-    n >>>= 7;
-  }
-  out.push(n);
-  return out;
+  return withOnnxMetadata(modelBytes, { [key]: value });
 }
 
 async function rejects(load: () => Promise<unknown>, pattern: RegExp): Promise<void> {

@@ -4,6 +4,7 @@ import { parseRow } from "../transactions/parse_row.ts";
 import { RowState } from "../transactions/row_fields.ts";
 import type { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { newTransaction } from "../transactions/transaction.ts";
+import type { ServingModel } from "./model_slot.ts";
 import type { DlqReason } from "./dlq_records.ts";
 import { PredictionEncoder } from "./prediction_records.ts";
 
@@ -54,12 +55,14 @@ export interface LabelGate {
  */
 export class ScoringLoop {
   readonly #engine: FeatureEngine;
-  readonly #model: BatchScorer;
+  readonly #models: ServingModel;
+  /** The model #predictions labels records with; rebuilt when a swap changed the model. */
+  #encoded: BatchScorer;
   readonly #duplicates: DuplicateWindow;
   readonly #labels: LabelGate;
   readonly #tx = newTransaction();
   readonly #rowState = new RowState();
-  readonly #predictions: PredictionEncoder;
+  #predictions: PredictionEncoder;
   /** Per prepared message: why it is rejected, or null when it parsed. */
   #reasons: (DlqReason | null)[] = [];
   #prepared = 0;
@@ -82,15 +85,16 @@ export class ScoringLoop {
 
   constructor(
     engine: FeatureEngine,
-    model: BatchScorer,
+    models: ServingModel,
     duplicates: DuplicateWindow,
     labels: LabelGate,
   ) {
     this.#engine = engine;
-    this.#model = model;
+    this.#models = models;
+    this.#encoded = models.current;
     this.#duplicates = duplicates;
     this.#labels = labels;
-    this.#predictions = new PredictionEncoder(model.name, model.version, model.threshold);
+    this.#predictions = encoderFor(this.#encoded);
   }
 
   /** The lowest label cutoff day among the transactions of the latest `prepare` (or Infinity). */
@@ -168,7 +172,13 @@ export class ScoringLoop {
       this.#inputTimes[rows] = batch.timestampMs(from + m);
       rows++;
     }
-    const scores = await this.#model.scoreBatch(this.#features, rows, this.#scores);
+    // One model for the whole batch: a hot swap takes effect at the next one.
+    const model = this.#models.current;
+    if (model !== this.#encoded) {
+      this.#encoded = model;
+      this.#predictions = encoderFor(model);
+    }
+    const scores = await model.scoreBatch(this.#features, rows, this.#scores);
     const at = now();
     for (let r = 0; r < rows; r++) this.#latencies[r] = at - this.#inputTimes[r];
     const predictions = this.#predictions.encode({
@@ -232,4 +242,8 @@ export class ScoringLoop {
     this.#complete = new Uint8Array(cap);
     this.#scores = new Float32Array(cap);
   }
+}
+
+function encoderFor(model: BatchScorer): PredictionEncoder {
+  return new PredictionEncoder(model.name, model.version, model.threshold);
 }

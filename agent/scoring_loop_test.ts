@@ -5,6 +5,7 @@ import { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
 import { LabelJoin } from "./label_join.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
+import { ModelSlot } from "./model_slot.ts";
 import { type ScoredBatch, ScoringLoop } from "./scoring_loop.ts";
 
 /** The processor alone: records in, predictions and typed rejects out; no broker. */
@@ -36,7 +37,12 @@ function batchOf(lines: (string | null)[], first = 0n) {
 async function processor() {
   const engine = new FeatureEngine();
   const model = await loadOnnxModel(DEFAULT_MODEL_PATH, engine);
-  const loop = new ScoringLoop(engine, model, new DuplicateWindow(1000), new LabelJoin(engine));
+  const loop = new ScoringLoop(
+    engine,
+    new ModelSlot(model),
+    new DuplicateWindow(1000),
+    new LabelJoin(engine),
+  );
   return { loop, release: () => model.release() };
 }
 

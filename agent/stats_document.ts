@@ -47,12 +47,32 @@ export interface AgentLabelsState {
   max_stale_gap_ms: number;
 }
 
+/** The model serving now (agent/model_slot.ts). */
+export interface ServingModelState {
+  name: string;
+  version: string;
+  threshold: number;
+  /** For a model from the MLflow registry (agent/model_watch.ts); null for a model file. */
+  registry: ModelRegistryState | null;
+}
+
+export interface ModelRegistryState {
+  /** The registry version serving. */
+  version: string;
+  swaps: number;
+  last_swap: { from: string; to: string; at: string; load_ms: number } | null;
+  /** The latest versions refused (at most 10), with the one-line reason. */
+  refused: { version: string; reason: string; at: string }[];
+  /** Polls the registry did not answer. */
+  poll_errors: number;
+}
+
 /** An agent's GET /stats: the one type the server writes and every reader parses into. */
 export interface AgentStatsDocument extends StatsDocumentHead {
   version: typeof AGENT_STATS_VERSION;
   role: "agent";
   group: string;
-  model: { name: string; version: string; threshold: number };
+  model: ServingModelState;
   exactly_once: boolean;
   topics: TopicNames;
   consumed: number;
@@ -96,7 +116,22 @@ const AGENT_STATS_SHAPE: Shape<AgentStatsDocument> = {
   instance: "string",
   uptime_s: "number",
   group: "string",
-  model: { name: "string", version: "string", threshold: "number" },
+  model: {
+    name: "string",
+    version: "string",
+    threshold: "number",
+    registry: {
+      $nullable: {
+        version: "string",
+        swaps: "number",
+        last_swap: {
+          $nullable: { from: "string", to: "string", at: "string", load_ms: "number" },
+        },
+        refused: { $items: { version: "string", reason: "string", at: "string" } },
+        poll_errors: "number",
+      },
+    },
+  },
   exactly_once: "boolean",
   topics: {
     transactions: "string",

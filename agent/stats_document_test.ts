@@ -11,6 +11,7 @@ function liveDocument() {
     name: "m",
     version: "7",
     threshold: 0.5,
+    registry: null,
   }, new OnlineQuality(0.5));
   stats.scored.add(3);
   stats.recordDlq("bad_json");

@@ -104,6 +104,12 @@ const planner = defineCommand({
       value: "DIR",
       description: "report directory (default ./capacity-report-<timestamp>)",
     },
+    "mlflow-run": {
+      type: "string",
+      value: "RUN_ID",
+      description:
+        "log the report into this existing MLflow run at MLFLOW_TRACKING_URI (default: a new run when MLFLOW_TRACKING_URI is set)",
+    },
   },
   examples: [
     "fraudstream capacity                                  # local broker, 1..3 agents, targets 50,400",
@@ -112,6 +118,9 @@ const planner = defineCommand({
     "fraudstream capacity --agent-args '--max-batch 50 --test-batch-cost-ms 100 --concurrency 1'",
   ],
 }, async (flags, positionals) => {
+  if (flags["mlflow-run"] && !Deno.env.get("MLFLOW_TRACKING_URI")) {
+    throw new UsageError("--mlflow-run needs MLFLOW_TRACKING_URI set to the tracking server");
+  }
   const partitionsWanted = positiveInt("partitions", flags.partitions);
   const targets = rateList("target", flags.target);
   const utilisation = positiveNumber("utilisation", flags.utilisation);
@@ -257,7 +266,7 @@ const planner = defineCommand({
     const mlflowUri = Deno.env.get("MLFLOW_TRACKING_URI");
     if (mlflowUri) {
       try {
-        const run = await logToMlflow(mlflowUri, report, written);
+        const run = await logToMlflow(mlflowUri, report, written, undefined, flags["mlflow-run"]);
         console.log(`logged to MLflow: ${run.url}`);
       } catch (err) {
         console.error(

@@ -22,24 +22,34 @@ export async function logToMlflow(
   report: CapacityReport,
   files: WrittenReport,
   env: (name: string) => string | undefined = (n) => Deno.env.get(n),
+  /** An existing run to log into (it stays open: its owner ends it); default a new run. */
+  existingRunId?: string,
 ): Promise<MlflowRun> {
   const api = new MlflowClient(trackingUri, env);
-  const experimentName = env("MLFLOW_EXPERIMENT_NAME") || "fraudstream-capacity";
-  const experimentId = await api.experimentId(experimentName);
   const started = Date.parse(report.started_at);
-  const { run } = await api.call<{ run: { info: { run_id: string; artifact_uri: string } } }>(
-    "POST",
-    "runs/create",
-    {
+  const tags = [
+    { key: "mlflow.source.name", value: "fraudstream capacity" },
+    { key: "answer", value: report.answer.slice(0, 5000) },
+  ];
+  let experimentId: string;
+  let run: { info: { run_id: string; artifact_uri: string; experiment_id: string } };
+  if (existingRunId) {
+    ({ run } = await api.call<{ run: typeof run }>(
+      "GET",
+      `runs/get?run_id=${encodeURIComponent(existingRunId)}`,
+    ));
+    experimentId = run.info.experiment_id;
+  } else {
+    experimentId = await api.experimentId(
+      env("MLFLOW_EXPERIMENT_NAME") || "fraudstream-capacity",
+    );
+    ({ run } = await api.call<{ run: typeof run }>("POST", "runs/create", {
       experiment_id: experimentId,
       run_name: `capacity ${report.started_at}`,
       start_time: started,
-      tags: [
-        { key: "mlflow.source.name", value: "fraudstream capacity" },
-        { key: "answer", value: report.answer.slice(0, 5000) },
-      ],
-    },
-  );
+      tags,
+    }));
+  }
   const runId = run.info.run_id;
   try {
     const now = Date.now();
@@ -53,6 +63,7 @@ export async function logToMlflow(
         run_id: runId,
         metrics: metrics.slice(i, i + METRICS_PER_BATCH),
         params: i === 0 ? params : [],
+        tags: i === 0 && existingRunId ? tags.slice(1) : [],
       });
     }
     const artifactPath = proxiedArtifactPath(run.info.artifact_uri);
@@ -60,14 +71,21 @@ export async function logToMlflow(
       const name = path.split("/").pop()!;
       await api.upload(`${artifactPath}/${name}`, await Deno.readFile(path), contentType(name));
     }
-    await api.call("POST", "runs/update", {
-      run_id: runId,
-      status: "FINISHED",
-      end_time: Date.now(),
-    });
+    if (!existingRunId) {
+      await api.call("POST", "runs/update", {
+        run_id: runId,
+        status: "FINISHED",
+        end_time: Date.now(),
+      });
+    }
   } catch (err) {
-    await api.call("POST", "runs/update", { run_id: runId, status: "FAILED", end_time: Date.now() })
-      .catch(() => {});
+    if (!existingRunId) {
+      await api.call("POST", "runs/update", {
+        run_id: runId,
+        status: "FAILED",
+        end_time: Date.now(),
+      }).catch(() => {});
+    }
     throw err;
   }
   return { runId, url: `${api.base}/#/experiments/${experimentId}/runs/${runId}` };

@@ -13,7 +13,7 @@ function agentStats(instance: string, scored10s: number, lag: number, p99: numbe
   return agentStatsDocument({
     instance,
     uptime_s: 314,
-    model: { name: "fraudstream-fraud", version: "573e1adcc216", threshold: 0.5 },
+    model: { name: "fraudstream-fraud", version: "573e1adcc216", threshold: 0.5, registry: null },
     consumed: 120_000,
     scored: 119_990,
     dlq,

@@ -29,6 +29,7 @@ function agentStats(instance: string): AgentStats {
     name: "fraudstream-fraud",
     version: "1",
     threshold: 0.5,
+    registry: null,
   }, quality);
   stats.scored.add(10);
   stats.recordDlq("bad_json");

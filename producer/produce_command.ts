@@ -16,6 +16,7 @@ import { utcDateFlag } from "./date_flag.ts";
 import { expandInputs, FileReader, type InputProblem, type RowBatch } from "./file_reader.ts";
 import { describeRejected } from "./input_problems.ts";
 import { LabelFeedback } from "./label_feedback.ts";
+import { MLFLOW_RUN_FLAG, startRunMetrics } from "../mlflow/run_metrics.ts";
 import { ProducerStats } from "./producer_stats.ts";
 import { createPacer, type PaceSpec } from "./rate_pacer.ts";
 import { RowSender } from "./row_sender.ts";
@@ -84,6 +85,7 @@ export const command = defineCommand({
       value: "ID",
       description: "name in logs, stats and client id (default HOST-PID)",
     },
+    ...MLFLOW_RUN_FLAG,
   },
   examples: [
     "fraudstream produce --brokers 127.0.0.1:9092 --rate 400 data/",
@@ -152,6 +154,10 @@ export const command = defineCommand({
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
   const progress = new Progress(stats, log, flags["label-delay"]);
+  const runMetrics = await startRunMetrics(flags["mlflow-run"], `produce.${instance}.`, () => ({
+    sent_tx_s: stats.sent.rate(10),
+    send_latency_p99_ms: stats.sendLatencyMs.summary().p99,
+  }), log);
   try {
     output = await client.output();
     sender = new RowSender(output, topics);
@@ -216,6 +222,7 @@ export const command = defineCommand({
   } finally {
     Deno.removeSignalListener("SIGINT", stop);
     Deno.removeSignalListener("SIGTERM", stop);
+    await runMetrics?.stop();
     await output?.close().catch(() => {
       // Already failing or stopping: the broker drops the connection on its side anyway.
     });

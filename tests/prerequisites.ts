@@ -14,7 +14,9 @@ export const TOOLS: Readonly<Record<string, string>> = {
   readelf: "binutils", // the release's bundled native libraries
   tar: "tar", // release tarballs
   hostname: "hostname", // install.sh names instances after the host
-  pkill: "procps", // stops the MLflow test server's workers
+  setsid: "util-linux", // the MLflow stack's servers, each in a process group it stops whole
+  runuser: "util-linux", // the stack's PostgreSQL, as nobody under root
+  pgrep: "procps", // the stack test checks that none of its processes is left
 };
 
 /** The names in TOOLS that no directory of `path` (a PATH value) holds as an executable file. */

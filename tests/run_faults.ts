@@ -2,9 +2,10 @@ import { denoTestsOnBroker, finish, requireTools } from "./suite.ts";
 
 /**
  * `deno task test:faults`: the long-running scenarios in tests/faults/ (kill -9 of agents, a
- * broker outage, a node of a 3-node cluster down, an overloaded agent's knee, a real MLflow
- * server, poison input, SASL faults), kept out of `deno task test` so that it stays quick to run. CI runs both. Extra
- * arguments are passed to `deno test` (e.g. --filter).
+ * broker outage, a node of a 3-node cluster down, an overloaded agent's knee, MLflow on
+ * PostgreSQL and S3 with a model hot swap, poison input, SASL faults), kept out of
+ * `deno task test` so that it stays quick to run. CI runs both. Extra arguments are passed to
+ * `deno test` (e.g. --filter).
  */
 await requireTools();
 finish(await denoTestsOnBroker("fault scenarios", ["tests/faults/", ...Deno.args]));

@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +22,7 @@ import onnx
 from sklearn.metrics import roc_auc_score
 
 from matrix import read_matrix
-from train import CARD_PRECISION_K, card_markdown, iso_day, metrics, onnx_scores
+from train import CARD_PRECISION_K, card_markdown, import_mlflow, iso_day, metrics, onnx_scores
 
 AGREEMENT = 1e-4
 COMPARED = ("roc_auc", "average_precision", f"card_precision_at_{CARD_PRECISION_K}_per_day")
@@ -56,6 +58,11 @@ def main(argv: list[str]) -> int:
     p.add_argument("--card", required=True, help="model-card.json to add the evaluation to")
     p.add_argument("--burn-in-days", type=int, default=30)
     p.add_argument("--data-description", default="unknown")
+    p.add_argument(
+        "--mlflow-run-file",
+        help="train.py's record of its MLflow run: the streamed quality is logged to that run",
+    )
+    p.add_argument("--mlflow-alias", default="champion", help="moved to the version once it passes")
     args = p.parse_args(argv)
 
     m = read_matrix(args.matrix)
@@ -109,10 +116,51 @@ def main(argv: list[str]) -> int:
         file=sys.stderr,
     )
     worst = max(diffs.values())
-    if not worst <= AGREEMENT or stale:
+    passed = worst <= AGREEMENT and not stale
+    if os.environ.get("MLFLOW_TRACKING_URI") and args.mlflow_run_file:
+        log_to_mlflow(Path(args.mlflow_run_file), card, card_path, evaluation, passed, args.mlflow_alias)
+    if not passed:
         print(f"evaluate.py: streamed and offline disagree by {worst:.2e} (> {AGREEMENT})", file=sys.stderr)
         return 1
     return 0
+
+
+def log_to_mlflow(run_file: Path, card: dict, card_path: Path, evaluation: dict, passed: bool, alias: str) -> None:
+    """Adds the streamed quality and the completed card to the run train.py logged for this model,
+    and moves the alias to its registered version when the evaluation passed."""
+    if not run_file.exists():
+        print(f"evaluate.py: no {run_file} (train.py's MLflow run): nothing logged", file=sys.stderr)
+        return
+    registered = json.loads(run_file.read_text())
+    if registered["model_version"] != card["version"]:
+        print(
+            f"evaluate.py: {run_file} is the run of model {registered['model_version']}, not of "
+            f"{card['version']}: nothing logged",
+            file=sys.stderr,
+        )
+        return
+    mlflow = import_mlflow()
+    from mlflow.entities import Metric
+
+    client = mlflow.MlflowClient()
+    now = int(time.time() * 1000)
+    values = {f"{side}_{key}": evaluation[side][key] for side in ("streamed", "offline") for key in COMPARED}
+    values["streamed_max_abs_score_diff"] = evaluation["max_abs_score_diff"]
+    values["streamed_stale_predictions"] = evaluation["stale_predictions"]
+    values["streamed_predictions"] = evaluation["predictions"]
+    client.log_batch(
+        registered["run_id"],
+        metrics=[Metric(key, float(value), now, 0) for key, value in values.items() if value is not None],
+    )
+    client.log_artifact(registered["run_id"], str(card_path))
+    client.log_artifact(registered["run_id"], str(card_path.with_suffix(".md")))
+    client.set_tag(registered["run_id"], "streamed_evaluation", "passed" if passed else "failed")
+    if passed:
+        client.set_registered_model_alias(registered["registered_model"], alias, registered["registry_version"])
+        print(
+            f"evaluate.py: {registered['registered_model']}@{alias} -> version {registered['registry_version']}",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

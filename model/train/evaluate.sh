@@ -21,5 +21,6 @@ model/train/.venv/bin/python model/train/evaluate.py \
   --model "$repo/model/fraud-model.onnx" \
   --card "$repo/model/model-card.json" \
   --data-description "fraudstream ${generate[*]}" \
+  --mlflow-run-file "${FRAUDSTREAM_TRAIN_WORK:-$repo/.cache/train}/mlflow-run.json" \
   "$@"
 deno fmt --quiet "$repo/model/model-card.md"

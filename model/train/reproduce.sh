@@ -10,7 +10,7 @@ work="${FRAUDSTREAM_TRAIN_WORK:-$repo/.cache/train}"
 generate=(generate --customers 5000 --terminals 10000 --days 183 --start-date 2017-12-30 --seed 42)
 
 bash model/train/setup_venv.sh
-rm -rf "$work/data"
+rm -rf "$work/data" "$work/mlflow-run.json"
 mkdir -p "$work"
 deno run -A main.ts "${generate[@]}" --out "$work/data"
 deno run -A main.ts features --out "$work/matrix.bin" "$work/data"
@@ -19,6 +19,7 @@ model/train/.venv/bin/python model/train/train.py \
   --out-dir "$repo/model" \
   --data-description "fraudstream ${generate[*]}" \
   --validation-days 28 \
+  --mlflow-run-file "$work/mlflow-run.json" \
   "$@"
 # The card is committed, so it gets the repo's Markdown formatting (deno fmt --check runs in CI).
 deno fmt --quiet "$repo/model/model-card.md"

@@ -462,15 +462,12 @@ def streamed_section(e: dict | None) -> list[str]:
 
 
 def log_to_mlflow(card: dict, proto: onnx.ModelProto, out: Path, args: argparse.Namespace) -> None:
-    try:
-        import mlflow
-    except ImportError:
-        raise SystemExit(
-            "train.py: MLFLOW_TRACKING_URI is set but mlflow is not installed "
-            "(re-run model/train/setup_venv.sh with MLFLOW_TRACKING_URI set)"
-        ) from None
+    """Logs the run (params, offline metrics, card, ONNX file) and registers the model as a new
+    version. The alias (champion) moves later, in evaluate.py, once the streamed evaluation of
+    this version agrees with the offline one: --mlflow-run-file tells it which run and version."""
+    mlflow = import_mlflow()
     mlflow.set_experiment(args.mlflow_experiment)
-    with mlflow.start_run(run_name=f"{card['name']}-{card['version']}"):
+    with mlflow.start_run(run_name=f"{card['name']}-{card['version']}") as run:
         mlflow.log_params(
             {
                 "algorithm": card["algorithm"],
@@ -494,12 +491,38 @@ def log_to_mlflow(card: dict, proto: onnx.ModelProto, out: Path, args: argparse.
             mlflow.log_metric(f"test_{key}", float(card["metrics"][key]))
         mlflow.log_artifact(str(out / "model-card.json"))
         mlflow.log_artifact(str(out / "model-card.md"))
-        mlflow.onnx.log_model(
+        mlflow.log_artifact(str(out / "fraud-model.onnx"))
+        info = mlflow.onnx.log_model(
             proto,
             name="model",
             registered_model_name=args.model_name,
             metadata={k: v for k, v in ((e.key, e.value) for e in proto.metadata_props)},
         )
+    registered = {
+        "run_id": run.info.run_id,
+        "registered_model": args.model_name,
+        "registry_version": str(info.registered_model_version),
+        "model_version": card["version"],
+    }
+    print(
+        f"train.py: MLflow run {registered['run_id']}, registered {args.model_name} "
+        f"version {registered['registry_version']}",
+        file=sys.stderr,
+    )
+    if args.mlflow_run_file:
+        Path(args.mlflow_run_file).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.mlflow_run_file).write_text(json.dumps(registered, indent=2) + "\n")
+
+
+def import_mlflow():
+    try:
+        import mlflow
+    except ImportError:
+        raise SystemExit(
+            "MLFLOW_TRACKING_URI is set but mlflow is not installed "
+            "(re-run model/train/setup_venv.sh with MLFLOW_TRACKING_URI set)"
+        ) from None
+    return mlflow
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -514,6 +537,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--model-name", default="fraudstream-fraud")
     p.add_argument("--data-description", default="unknown", help="how the data was generated")
     p.add_argument("--mlflow-experiment", default="fraudstream")
+    p.add_argument(
+        "--mlflow-run-file",
+        help="where to record the MLflow run and registered version, for evaluate.py",
+    )
     return p.parse_args(argv)
 
 

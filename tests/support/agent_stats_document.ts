@@ -14,7 +14,7 @@ export function agentStatsDocument(fields: Partial<AgentStatsDocument> = {}): Ag
     instance: "test-agent-1",
     uptime_s: 1,
     group: "fraudstream-agents",
-    model: { name: "fraudstream-fraud", version: "1", threshold: 0.5 },
+    model: { name: "fraudstream-fraud", version: "1", threshold: 0.5, registry: null },
     exactly_once: false,
     topics: {
       transactions: "transactions",
