@@ -43,7 +43,7 @@ fi
 "$venv/bin/airflow" db migrate >/dev/null
 status=0
 "$venv/bin/airflow" dags test fraudstream_experiment --conf "$conf" || status=$?
-"$venv/bin/airflow" dags list-runs fraudstream_experiment -o table | head -n 5
+"$venv/bin/airflow" dags list-runs fraudstream_experiment -o table 2>/dev/null | grep -v -e graphviz -e "pip install" || true
 if [[ -n $server ]]; then
   echo "experiment: MLflow store $store; browse it with:"
   echo "  $repo/model/train/.venv/bin/mlflow ui --backend-store-uri sqlite:///$store/db.sqlite --artifacts-destination $store/artifacts"
