@@ -13,12 +13,16 @@ Deno.test({ name: "topics are created once and then left as they are", ...kafkaT
       [names.predictions, 4, true],
       [names.dlq, 1, true],
       [names.labels, 1, true],
+      [names.state, 4, true],
     ]);
     const again = await ensureTopics(admin, names, { partitions: 8, replicationFactor: 1 });
-    assert.deepEqual(again.map((t) => [t.partitions, t.created]), [[4, false], [4, false], [
-      1,
-      false,
-    ], [1, false]]);
+    assert.deepEqual(again.map((t) => [t.partitions, t.created]), [
+      [4, false],
+      [4, false],
+      [1, false],
+      [1, false],
+      [4, false],
+    ]);
   } finally {
     await admin.close();
   }
