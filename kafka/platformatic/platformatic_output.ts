@@ -1,0 +1,181 @@
+import { Buffer } from "node:buffer";
+import {
+  compatibilityPartitioner,
+  type Message,
+  type MessageToProduce,
+  type Partitioner,
+  ProduceAcks,
+  Producer,
+  type ProducerOptions,
+} from "@platformatic/kafka";
+import {
+  DEFAULT_MAX_REQUEST_BYTES,
+  DEFAULT_SEND_RETRY_MS,
+  type InputOffsets,
+  type KafkaOutput,
+  type OutputSettings,
+  type TransactionalOutput,
+} from "../boundary/output.ts";
+import type { OutputRecord, TopicRecords } from "../boundary/records.ts";
+import { cutByBytes } from "../byte_requests.ts";
+import type { ConnectionSettings } from "../connection.ts";
+import { retryWithin } from "../retry_within.ts";
+import { UserFacingError } from "../../cli/usage_error.ts";
+import { isTransient, platformaticOptions } from "./config.ts";
+import { PlatformaticInput } from "./platformatic_input.ts";
+
+type Bytes = Buffer | undefined;
+type Outgoing = MessageToProduce<Bytes, Bytes, string, Bytes>;
+
+function asBuffer(data: Uint8Array | string | null | undefined): Bytes {
+  if (data === null || data === undefined) return undefined;
+  if (typeof data === "string") return Buffer.from(data);
+  return Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/**
+ * Keys go where the Java client and kafkajs' default put them (murmur2 & 0x7fffffff, the
+ * library's compatibilityPartitioner; its default drops the sign bit differently and places about
+ * half the keys elsewhere); records without a key or partition go round robin, not all to
+ * partition 0 as the library's partitioners would.
+ */
+function javaCompatiblePartitioner(): Partitioner<Bytes, Bytes, string, Bytes> {
+  let next = 0;
+  return (message, key) =>
+    key ? compatibilityPartitioner(message, key) : (next = (next + 1) & 0x7fffffff);
+}
+
+function producerOptions(
+  s: ConnectionSettings,
+  extra: Partial<ProducerOptions<Bytes, Bytes, string, Bytes>> = {},
+): ProducerOptions<Bytes, Bytes, string, Bytes> {
+  return {
+    ...platformaticOptions(s),
+    // Idempotent always: the library resends a whole produce request when one partition in it
+    // fails (a leader not yet elected on a new topic), which duplicates the records of the
+    // partitions that were written; with producer ids and sequences the broker drops those.
+    idempotent: true,
+    acks: ProduceAcks.ALL,
+    partitioner: javaCompatiblePartitioner(),
+    serializers: {
+      key: (k) => k,
+      value: (v) => v,
+      headerKey: (k) => (k === undefined ? undefined : Buffer.from(k)),
+      headerValue: (v) => v,
+    },
+    ...extra,
+  };
+}
+
+function toMessages(request: readonly TopicRecords[]): Outgoing[] {
+  const out: Outgoing[] = [];
+  for (const { topic, records } of request) {
+    for (const r of records) out.push(toMessage(topic, r));
+  }
+  return out;
+}
+
+function toMessage(topic: string, r: OutputRecord): Outgoing {
+  const m: Outgoing = { topic, key: asBuffer(r.key), value: asBuffer(r.value) };
+  if (r.partition !== undefined) m.partition = r.partition;
+  if (r.timestampMs !== undefined) m.timestamp = BigInt(r.timestampMs);
+  if (r.headers) {
+    const headers: Record<string, Bytes> = {};
+    for (const name in r.headers) headers[name] = asBuffer(r.headers[name]);
+    m.headers = headers;
+  }
+  return m;
+}
+
+/** KafkaOutput on a @platformatic/kafka idempotent producer. */
+export class PlatformaticOutput implements KafkaOutput {
+  readonly #producer: Producer<Bytes, Bytes, string, Bytes>;
+  readonly #maxBytes: number;
+  readonly #retryMs: number;
+
+  private constructor(producer: Producer<Bytes, Bytes, string, Bytes>, settings: OutputSettings) {
+    this.#producer = producer;
+    this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    this.#retryMs = settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS;
+  }
+
+  static async connect(
+    s: ConnectionSettings,
+    settings: OutputSettings,
+  ): Promise<PlatformaticOutput> {
+    const producer = new Producer(producerOptions(s));
+    producer.on("error", () => {});
+    await producer.initIdempotentProducer({});
+    return new PlatformaticOutput(producer, settings);
+  }
+
+  async send(groups: readonly TopicRecords[]): Promise<void> {
+    await Promise.all(
+      cutByBytes(groups, this.#maxBytes).map((request) => {
+        const messages = toMessages(request);
+        return retryWithin(this.#retryMs, isTransient, () => this.#producer.send({ messages }));
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.#producer.close();
+  }
+}
+
+/**
+ * TransactionalOutput on a @platformatic/kafka transactional producer: one transaction at a time
+ * per producer, so calls queue here in order. The input offsets are committed with the member's
+ * group generation (TxnOffsetCommit), so a member that lost the partition in a rebalance cannot
+ * commit it (KIP-447).
+ */
+export class PlatformaticTransactionalOutput implements TransactionalOutput {
+  readonly #producer: Producer<Bytes, Bytes, string, Bytes>;
+  readonly #maxBytes: number;
+  #queue: Promise<void> = Promise.resolve();
+
+  constructor(s: ConnectionSettings, settings: OutputSettings & { transactionalId: string }) {
+    this.#producer = new Producer(
+      producerOptions(s, { transactionalId: settings.transactionalId }),
+    );
+    this.#producer.on("error", () => {});
+    this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  }
+
+  sendWithOffsets(groups: readonly TopicRecords[], offsets: InputOffsets): Promise<void> {
+    const input = offsets.input;
+    if (!(input instanceof PlatformaticInput)) {
+      throw new UserFacingError("a platformatic transactional output needs a platformatic input");
+    }
+    const run = this.#queue.then(async () => {
+      const tx = await this.#producer.beginTransaction();
+      try {
+        for (const request of cutByBytes(groups, this.#maxBytes)) {
+          const messages = toMessages(request);
+          if (messages.length) await tx.send({ messages });
+        }
+        const consumer = input.membership();
+        // The library takes the offsets to commit from a consumed message: the last one read.
+        const last = {
+          topic: input.topic,
+          partition: offsets.partition,
+          offset: offsets.nextOffset - 1n,
+          metadata: { consumer },
+        } as unknown as Message;
+        await tx.addConsumer({ groupId: consumer.groupId } as Parameters<typeof tx.addConsumer>[0]);
+        await tx.addOffset(last);
+        await tx.commit();
+      } catch (err) {
+        await tx.abort().catch(() => {});
+        throw err;
+      }
+    });
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  async close(): Promise<void> {
+    await this.#queue;
+    await this.#producer.close();
+  }
+}
