@@ -72,7 +72,12 @@ const TRANSIENT_API_ERRORS = new Set([
  * connections, timeouts, a leader not yet elected): worth another try later.
  */
 export function isTransient(err: unknown): boolean {
-  for (const e of errorTree(err)) {
+  const tree = [...errorTree(err)];
+  // A refused password or certificate stays refused: fail now, not after the connect timeout.
+  if (tree.some((e) => e.code === "PLT_KFK_AUTHENTICATION" || /CERT|TLS|SSL/.test(e.code ?? ""))) {
+    return false;
+  }
+  for (const e of tree) {
     if (e.code === "PLT_KFK_NETWORK") return true;
     if (e.apiId && TRANSIENT_API_ERRORS.has(e.apiId)) return true;
     if (typeof e.message === "string" && /ECONNREFUSED|ECONNRESET|EHOSTUNREACH/.test(e.message)) {
@@ -99,15 +104,13 @@ export function isRebalance(err: unknown): boolean {
 }
 
 /**
- * One line for a @platformatic/kafka error: its messages are generic at the top ("Listing topics
- * failed.") and say what happened at the bottom of the tree (the SASL or TLS failure).
+ * One line for a @platformatic/kafka error: its messages are generic at the top ("Cannot connect
+ * to any broker.") and say what happened at the bottom of the tree (the SASL or TLS failure).
  */
 export function platformaticErrorText(err: unknown): string {
-  const messages: string[] = [];
-  for (const e of errorTree(err)) {
-    if (typeof e.message === "string" && e.message && !messages.includes(e.message)) {
-      messages.push(e.message.split("\n")[0]);
-    }
-  }
-  return messages.length ? messages.join(" ") : String(err);
+  const tree = [...errorTree(err)].filter((e) => typeof e.message === "string" && e.message);
+  if (tree.length === 0) return String(err);
+  const top = tree[0].message!.split("\n")[0];
+  const cause = tree[tree.length - 1].message!.split("\n")[0];
+  return cause === top ? top : `${top.replace(/\.$/, "")}: ${cause}`;
 }
