@@ -427,7 +427,7 @@ async function remoteTopicPartitions(
   return states[0].partitions;
 }
 
-/** Removes the run's consumer groups (agents', their label readers' and restorers') and topics. */
+/** Removes the run's consumer groups (agents' and their label readers') and topics. */
 async function cleanUp(o: PlanOptions, prefix: string, topics: TopicNames): Promise<void> {
   try {
     const ours = (await o.admin.listGroups()).filter((g) => g.startsWith(prefix));

@@ -23,7 +23,8 @@ Deno.test({
   const inputs: [string, string | null][] = [
     [GOOD, null],
     [JSON_ROW, null],
-    ["", "empty_message"],
+    ["", "empty_line"],
+    ["#tranaction_id,tx_datetime", "header"],
     ["hello, world", "bad_field_count"],
     ["1,2,3", "bad_field_count"],
     ["x,2019-08-22 06:51:03,7,711,70.91,24663,0,0,0", "bad_transaction_id"],

@@ -38,10 +38,10 @@ const files = await generateData(dataDir, [
 ]);
 const lines = inputLines(files);
 
-async function freshTopics(name: string): Promise<string> {
+async function freshTopics(name: string, partitions = 4): Promise<string> {
   const prefix = uniquePrefix(name);
   const admin = await (await testKafka()).admin();
-  await ensureTopics(admin, topicNames(prefix), { partitions: 4, replicationFactor: 1 });
+  await ensureTopics(admin, topicNames(prefix), { partitions, replicationFactor: 1 });
   await admin.close();
   return prefix;
 }
@@ -305,6 +305,38 @@ Deno.test({
     assert.equal(sent.length, done.sent);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name: "produce --max-batch 25000: sends and label bursts past the broker's 1 MiB limit go out",
+  ...kafkaTest,
+}, async () => {
+  // ~23k rows (~1.5 MB) in one send to one partition, and ~19k labels (~2.4 MB) falling due at
+  // once after it: each was one record batch over message.max.bytes before sends were cut by
+  // bytes.
+  const bigDir = await Deno.makeTempDir({ prefix: "fraudstream-producer-big-" });
+  try {
+    const big = await generateData(bigDir, ["--customers", "2000", "--days", "6", "--seed", "9"]);
+    const prefix = await freshTopics("produce-big", 1);
+    const out = await produce(prefix, ["--max-batch", "25000", "--label-delay", "1d", ...big]);
+    assert.equal(out.code, 0, out.stderr);
+    const done = doneLog(out.stderr);
+    assert.equal(done.sent, inputLines(big).length);
+    assert.ok(done.labels.published > 10_000, JSON.stringify(done.labels));
+    const admin = await (await testKafka()).admin();
+    try {
+      const count = async (topic: string) =>
+        (await admin.partitionOffsets(topic)).reduce((n, p) => n + Number(p.latest), 0);
+      assert.equal(await count(topicNames(prefix).transactions), done.sent);
+      // Besides the labels, at most one watermark per day of event time (one partition).
+      const watermarks = await count(topicNames(prefix).labels) - done.labels.published;
+      assert.ok(watermarks >= 1 && watermarks <= 6, `${watermarks} watermarks`);
+    } finally {
+      await admin.close();
+    }
+  } finally {
+    await Deno.remove(bigDir, { recursive: true });
   }
 });
 

@@ -11,7 +11,8 @@ export const DEFAULT_MAX_REQUEST_BYTES = 768 * 1024;
 /**
  * How long a send keeps retrying on connection and leadership errors before it fails: longer than
  * a KRaft leader failover (the controller fences a dead broker after broker.session.timeout.ms,
- * 9 s by default, then elects a new leader).
+ * 9 s by default, then elects a new leader; clients then refresh their metadata). The client
+ * retries inside its own protocol layer, so records already acknowledged are not sent again.
  */
 export const DEFAULT_SEND_RETRY_MS = 30_000;
 
@@ -26,9 +27,9 @@ export interface OutputSettings {
 export interface KafkaOutput {
   /**
    * Sends the records, cut by bytes into requests of at most maxRequestBytes; resolves when every
-   * one is acknowledged; retried on connection and leadership errors for sendRetryMs. The
-   * requests of one call go out at once: ordering is promised between calls (one resolved before
-   * the next starts), not within one.
+   * one is acknowledged; retried on connection and leadership errors for sendRetryMs. Records
+   * keep their order within a partition, within a call and between calls made one after the
+   * other.
    */
   send(groups: readonly TopicRecords[]): Promise<void>;
   close(): Promise<void>;

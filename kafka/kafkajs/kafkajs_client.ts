@@ -9,11 +9,12 @@ import type {
   TransactionalOutput,
   TransactionalOutputSettings,
 } from "../boundary/output.ts";
+import { DEFAULT_SEND_RETRY_MS } from "../boundary/output.ts";
 import type { InputBatch } from "../boundary/records.ts";
 import { type ConnectionSettings, withinConnectTimeout } from "../connection.ts";
 import { kafkajsSpeedupsInstalled } from "../kafkajs_speedups.ts";
 import { retryWithin } from "../retry_within.ts";
-import { isTransient, kafkaConfig } from "./config.ts";
+import { isTransient, kafkaConfig, REQUEST_RETRY, sendRetry } from "./config.ts";
 import { KafkajsAdmin } from "./kafkajs_admin.ts";
 import { readKafkajsHistory } from "./kafkajs_history.ts";
 import { KafkajsInput } from "./kafkajs_input.ts";
@@ -37,24 +38,27 @@ export class KafkajsClient implements KafkaClient {
     this.details = { client: "kafkajs", kafkajs_speedups: kafkajsSpeedupsInstalled };
   }
 
-  /** Connecting is retried on transient errors too: the brokers may still be starting. */
+  /**
+   * Connecting is retried on transient errors too: the brokers may still be starting. The retries
+   * end a second before the connect timeout, so the last error is what the user reads.
+   */
   #connect(what: string, connect: () => Promise<void>): Promise<void> {
     const s = this.#settings;
-    return withinConnectTimeout(
-      s,
-      what,
-      () => retryWithin(s.connectTimeoutMs, isTransient, connect),
-    );
+    const budgetMs = Math.max(0, s.connectTimeoutMs - 1_000);
+    return withinConnectTimeout(s, what, () => retryWithin(budgetMs, isTransient, connect));
   }
 
   async admin(): Promise<KafkaAdmin> {
-    const admin = this.#kafka.admin();
+    const admin = this.#kafka.admin({ retry: REQUEST_RETRY });
     await this.#connect("reach Kafka", () => admin.connect());
     return new KafkajsAdmin(admin, this.#settings.connectTimeoutMs);
   }
 
   async output(settings: OutputSettings = {}): Promise<KafkaOutput> {
-    const producer = this.#kafka.producer(PRODUCER_OPTIONS);
+    const producer = this.#kafka.producer({
+      ...PRODUCER_OPTIONS,
+      retry: sendRetry(settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS),
+    });
     await this.#connect("connect the producer", () => producer.connect());
     return new KafkajsOutput(producer, settings);
   }
@@ -65,6 +69,7 @@ export class KafkajsClient implements KafkaClient {
       transactionalId: settings.transactionalId,
       idempotent: true,
       maxInFlightRequests: 1,
+      retry: sendRetry(settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS),
     });
     await this.#connect("connect the transactional producer", () => producer.connect());
     return new KafkajsTransactionalOutput(producer, settings);

@@ -2,6 +2,7 @@ import type { Kafka } from "kafkajs";
 import type { InputBatch } from "../boundary/records.ts";
 import { KafkajsBatch } from "./kafkajs_batch.ts";
 import type { KafkajsAdmin } from "./kafkajs_admin.ts";
+import { REQUEST_RETRY } from "./config.ts";
 
 /**
  * Reads partitions from their earliest retained offset up to (not including) the end offsets.
@@ -25,7 +26,12 @@ export async function readKafkajsHistory(
   }
   if (pending.size === 0) return 0;
   let read = 0;
-  const consumer = kafka.consumer({ groupId, maxBytes: 16 << 20, maxBytesPerPartition: 4 << 20 });
+  const consumer = kafka.consumer({
+    groupId,
+    maxBytes: 16 << 20,
+    maxBytesPerPartition: 4 << 20,
+    retry: REQUEST_RETRY,
+  });
   await consumer.connect();
   try {
     await consumer.subscribe({ topic, fromBeginning: true });

@@ -7,6 +7,7 @@ import type {
   KafkaInput,
 } from "../boundary/input.ts";
 import { CommitCoalescer } from "../commit_coalescer.ts";
+import { REQUEST_RETRY } from "./config.ts";
 import { KafkajsBatch } from "./kafkajs_batch.ts";
 
 /**
@@ -60,6 +61,7 @@ export class KafkajsInput implements KafkaInput {
       heartbeatInterval: s.heartbeatIntervalMs,
       maxWaitTimeInMs: s.maxWaitMs,
       readUncommitted: s.isolation !== "read_committed",
+      retry: REQUEST_RETRY,
     });
     this.#consumer = consumer;
     const contact = () => (this.lastContactMs = Date.now());

@@ -2,7 +2,6 @@ import { Buffer } from "node:buffer";
 import type { Message, Producer, TopicMessages, Transaction } from "kafkajs";
 import {
   DEFAULT_MAX_REQUEST_BYTES,
-  DEFAULT_SEND_RETRY_MS,
   type InputOffsets,
   type KafkaOutput,
   type OutputSettings,
@@ -10,8 +9,6 @@ import {
 } from "../boundary/output.ts";
 import type { OutputRecord, TopicRecords } from "../boundary/records.ts";
 import { cutByBytes } from "../byte_requests.ts";
-import { retryWithin } from "../retry_within.ts";
-import { isTransient } from "./config.ts";
 
 /**
  * An OutputRecord as kafkajs takes it. The common record (Buffer or string key and value, no
@@ -43,28 +40,24 @@ function topicMessages(request: readonly TopicRecords[]): TopicMessages[] {
   return request.map(({ topic, records }) => ({ topic, messages: records.map(toMessage) }));
 }
 
-/** KafkaOutput on a connected kafkajs producer (kafka/kafkajs/producer_options.ts). */
+/**
+ * KafkaOutput on a connected kafkajs producer made with the send retry budget
+ * (kafka/kafkajs/config.ts sendRetry): kafkajs retries each request itself.
+ */
 export class KafkajsOutput implements KafkaOutput {
   readonly #producer: Producer;
   readonly #maxBytes: number;
-  readonly #retryMs: number;
 
   constructor(producer: Producer, settings: OutputSettings = {}) {
     this.#producer = producer;
     this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-    this.#retryMs = settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS;
   }
 
   async send(groups: readonly TopicRecords[]): Promise<void> {
-    const requests = cutByBytes(groups, this.#maxBytes);
-    await Promise.all(requests.map((request) => {
-      const messages = topicMessages(request);
-      return retryWithin(
-        this.#retryMs,
-        isTransient,
-        () => this.#producer.sendBatch({ topicMessages: messages, acks: -1 }),
-      );
-    }));
+    // One request after the other: requests sent at once may land in either order.
+    for (const request of cutByBytes(groups, this.#maxBytes)) {
+      await this.#producer.sendBatch({ topicMessages: topicMessages(request), acks: -1 });
+    }
   }
 
   async close(): Promise<void> {

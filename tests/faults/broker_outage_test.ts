@@ -61,3 +61,42 @@ Deno.test({
     await kafka.stop();
   }
 });
+
+Deno.test({
+  name: "an agent started while its broker is down waits for it within --connect-timeout",
+  ...kafkaTest,
+}, async () => {
+  const kafka = await startLocalKafka();
+  try {
+    const prefix = uniquePrefix("late-broker");
+    const client = await createKafkaClient({
+      brokers: kafka.brokers,
+      clientId: "late-broker-test",
+      securityProtocol: "plaintext",
+      connectTimeoutMs: 10_000,
+    });
+    const admin = await client.admin();
+    await ensureTopics(admin, topicNames(prefix), { partitions: 2, replicationFactor: 1 });
+    await admin.close();
+    const output = await client.output();
+    await output.send([{
+      topic: topicNames(prefix).transactions,
+      records: [{ key: "7", value: GOOD }],
+    }]);
+    await output.close();
+    await kafka.stopNode(0);
+    // Refused connections for the first seconds: the client alone gave up on them within ~2 s.
+    const starting = startAgent(prefix, "late", ["--connect-timeout", "120s"], kafka.brokers);
+    await new Promise((r) => setTimeout(r, 6_000));
+    await kafka.restartNode(0);
+    const agent = await starting;
+    try {
+      await waitFor("scored", async () => (await agent.stats()).scored >= 1, 90_000);
+      assert.ok(agent.log.every((l) => !l.includes('"level":"error"')), agent.log.join("\n"));
+    } finally {
+      assert.equal(await agent.stop(), 0);
+    }
+  } finally {
+    await kafka.stop();
+  }
+});

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import { ArrayBatch } from "../kafka/array_batch.ts";
+import { FeatureEngine } from "../features/feature_engine.ts";
+import { DuplicateWindow } from "../transactions/duplicate_window.ts";
+import { RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
+import { LabelJoin } from "./label_join.ts";
+import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
+import { type ScoredBatch, ScoringLoop } from "./scoring_loop.ts";
+
+/** The processor alone: records in, predictions and typed rejects out; no broker. */
+
+const bytes = (s: string) => new TextEncoder().encode(s);
+const text = (b: Uint8Array | string | null) =>
+  typeof b === "string" ? b : new TextDecoder().decode(b ?? new Uint8Array());
+
+const T0 = Date.UTC(2018, 3, 1, 8);
+const row = (id: number, customer: number, minutes: number, amount = "42.50") => {
+  const t = new Date(T0 + minutes * 60_000).toISOString().slice(0, 19).replace("T", " ");
+  return `${id},${t},${customer},${700 + (id % 5)},${amount},${28_800 + minutes * 60},0,0,0`;
+};
+
+/** A partition's records: the lines given, at offsets from `first`, stamped 5 ms before `now`. */
+function batchOf(lines: (string | null)[], first = 0n) {
+  return new ArrayBatch(
+    "transactions",
+    3,
+    lines.map((line, i) => ({
+      key: bytes("k"),
+      value: line === null ? null : bytes(line),
+      offset: first + BigInt(i),
+      timestampMs: 1_000_000 - 5,
+    })),
+  );
+}
+
+async function processor() {
+  const engine = new FeatureEngine();
+  const model = await loadOnnxModel(DEFAULT_MODEL_PATH, engine);
+  const loop = new ScoringLoop(engine, model, new DuplicateWindow(1000), new LabelJoin(engine));
+  return { loop, release: () => model.release() };
+}
+
+async function scoreAll(loop: ScoringLoop, batch: ArrayBatch, from = 0, to = batch.length) {
+  loop.prepare(batch, from, to);
+  return await loop.score(batch, from, to, () => 1_000_000);
+}
+
+const predictionsOf = (out: ScoredBatch) =>
+  out.predictions.map((p) => [text(p.key), JSON.parse(text(p.value))]);
+
+Deno.test("good rows become predictions keyed by transaction id; the rest typed rejects", async () => {
+  const { loop, release } = await processor();
+  try {
+    const batch = batchOf([
+      row(1, 7, 0),
+      "",
+      RETROSPECTIVE_HEADER,
+      "1,2,3",
+      row(2, 8, 1),
+      row(1, 7, 2),
+      "9".repeat(5000),
+      null,
+    ]);
+    const out = await scoreAll(loop, batch);
+    assert.deepEqual(out.rejects, [
+      { index: 1, reason: "empty_line" },
+      { index: 2, reason: "header" },
+      { index: 3, reason: "bad_field_count" },
+      { index: 5, reason: "duplicate_transaction_id" },
+      { index: 6, reason: "line_too_long" },
+      { index: 7, reason: "empty_line" },
+    ]);
+    const predictions = predictionsOf(out);
+    assert.deepEqual(predictions.map(([key]) => key), ["1", "2"]);
+    const [, first] = predictions[0];
+    assert.equal(first.transaction_id, 1);
+    assert.equal(first.customer_id, 7);
+    assert.equal(first.event_time, "2018-04-01T08:00:00.000Z");
+    assert.equal(first.latency_ms, 5);
+    assert.equal(first.fraud, first.score >= first.threshold);
+    assert.equal(out.rows, 2);
+    assert.deepEqual([...out.transactionIds], [1, 2]);
+  } finally {
+    await release();
+  }
+});
+
+Deno.test("a chunk of a batch is scored on its own; rejects name their index in the batch", async () => {
+  const { loop, release } = await processor();
+  try {
+    const batch = batchOf([row(1, 7, 0), row(2, 7, 1), "x", row(3, 7, 2)], 100n);
+    const out = await scoreAll(loop, batch, 1, 3);
+    assert.deepEqual(predictionsOf(out).map(([key]) => key), ["2"]);
+    assert.deepEqual(out.rejects, [{ index: 2, reason: "bad_field_count" }]);
+    assert.equal(batch.offset(out.rejects[0].index), 102n);
+  } finally {
+    await release();
+  }
+});
+
+Deno.test("score refuses records that were not prepared", async () => {
+  const { loop, release } = await processor();
+  try {
+    const batch = batchOf([row(1, 7, 0), row(2, 7, 1)]);
+    loop.prepare(batch, 0, 1);
+    await assert.rejects(loop.score(batch, 0, 2), /prepare these records first/);
+  } finally {
+    await release();
+  }
+});
+
+Deno.test("history replayed into state gives the scores an uninterrupted run gives", async () => {
+  const history = batchOf([row(1, 7, 0, "10.00"), row(2, 7, 30, "900.00"), row(3, 8, 31)]);
+  const next = batchOf([row(4, 7, 40, "15.00"), row(5, 8, 41)], 3n);
+  const uninterrupted = await processor();
+  const restarted = await processor();
+  try {
+    await scoreAll(uninterrupted.loop, history);
+    const expected = predictionsOf(await scoreAll(uninterrupted.loop, next));
+    restarted.loop.replay(history);
+    assert.deepEqual(predictionsOf(await scoreAll(restarted.loop, next)), expected);
+  } finally {
+    await uninterrupted.release();
+    await restarted.release();
+  }
+});
