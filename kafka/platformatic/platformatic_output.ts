@@ -19,9 +19,8 @@ import {
 import type { OutputRecord, TopicRecords } from "../boundary/records.ts";
 import { cutByBytes } from "../byte_requests.ts";
 import type { ConnectionSettings } from "../connection.ts";
-import { retryWithin } from "../retry_within.ts";
 import { UserFacingError } from "../../cli/usage_error.ts";
-import { isTransient, platformaticOptions } from "./config.ts";
+import { platformaticOptions } from "./config.ts";
 import { PlatformaticInput } from "./platformatic_input.ts";
 
 type Bytes = Buffer | undefined;
@@ -45,12 +44,20 @@ function javaCompatiblePartitioner(): Partitioner<Bytes, Bytes, string, Bytes> {
     key ? compatibilityPartitioner(message, key) : (next = (next + 1) & 0x7fffffff);
 }
 
+/** Waits between the library's own retries of a produce request. */
+const SEND_RETRY_DELAY_MS = 1_000;
+
 function producerOptions(
   s: ConnectionSettings,
+  settings: OutputSettings,
   extra: Partial<ProducerOptions<Bytes, Bytes, string, Bytes>> = {},
 ): ProducerOptions<Bytes, Bytes, string, Bytes> {
   return {
     ...platformaticOptions(s),
+    // The library retries a failed request itself (only to the broker that failed, with the same
+    // producer id and sequences, so the broker drops what it already has) for the send budget.
+    retries: Math.ceil((settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS) / SEND_RETRY_DELAY_MS),
+    retryDelay: SEND_RETRY_DELAY_MS,
     // Idempotent always: the library resends a whole produce request when one partition in it
     // fails (a leader not yet elected on a new topic), which duplicates the records of the
     // partitions that were written; with producer ids and sequences the broker drops those.
@@ -91,31 +98,27 @@ function toMessage(topic: string, r: OutputRecord): Outgoing {
 export class PlatformaticOutput implements KafkaOutput {
   readonly #producer: Producer<Bytes, Bytes, string, Bytes>;
   readonly #maxBytes: number;
-  readonly #retryMs: number;
 
   private constructor(producer: Producer<Bytes, Bytes, string, Bytes>, settings: OutputSettings) {
     this.#producer = producer;
     this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-    this.#retryMs = settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS;
   }
 
   static async connect(
     s: ConnectionSettings,
     settings: OutputSettings,
   ): Promise<PlatformaticOutput> {
-    const producer = new Producer(producerOptions(s));
+    const producer = new Producer(producerOptions(s, settings));
     producer.on("error", () => {});
     await producer.initIdempotentProducer({});
     return new PlatformaticOutput(producer, settings);
   }
 
   async send(groups: readonly TopicRecords[]): Promise<void> {
-    await Promise.all(
-      cutByBytes(groups, this.#maxBytes).map((request) => {
-        const messages = toMessages(request);
-        return retryWithin(this.#retryMs, isTransient, () => this.#producer.send({ messages }));
-      }),
-    );
+    // One request after the other: requests sent at once may land in either order.
+    for (const request of cutByBytes(groups, this.#maxBytes)) {
+      await this.#producer.send({ messages: toMessages(request) });
+    }
   }
 
   async close(): Promise<void> {
@@ -136,7 +139,7 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
 
   constructor(s: ConnectionSettings, settings: OutputSettings & { transactionalId: string }) {
     this.#producer = new Producer(
-      producerOptions(s, { transactionalId: settings.transactionalId }),
+      producerOptions(s, settings, { transactionalId: settings.transactionalId }),
     );
     this.#producer.on("error", () => {});
     this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
