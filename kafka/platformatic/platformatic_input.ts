@@ -15,7 +15,7 @@ import type {
 } from "../boundary/input.ts";
 import { CommitCoalescer } from "../commit_coalescer.ts";
 import type { ConnectionSettings } from "../connection.ts";
-import { platformaticOptions } from "./config.ts";
+import { isRebalance, isTransient, platformaticOptions } from "./config.ts";
 import { PlatformaticBatch } from "./platformatic_batch.ts";
 
 type FetchTopics = Parameters<Consumer["fetch"]>[0]["topics"];
@@ -130,7 +130,7 @@ export class PlatformaticInput implements KafkaInput {
     // A failed rejoin is emitted as 'error' (thrown when nobody listens) and ends the heartbeats:
     // join again until it works, as kafkajs restarts a crashed consumer.
     consumer.on("error", (err: Error) => {
-      this.#listener.crashed?.(err, true);
+      this.#report(err);
       if (this.#running) setTimeout(() => this.#rejoin(), RETRY_DELAY_MS);
     });
     consumer.topics.track(this.topic);
@@ -143,9 +143,19 @@ export class PlatformaticInput implements KafkaInput {
   #rejoin(): void {
     if (!this.#running) return;
     this.#consumer!.joinGroup({}).catch((err) => {
-      this.#listener.crashed?.(err instanceof Error ? err : new Error(String(err)), true);
+      this.#report(err);
       setTimeout(() => this.#rejoin(), RETRY_DELAY_MS);
     });
+  }
+
+  /**
+   * A failure the input recovers from by itself (it rejoins, refetches): told to the listener as
+   * a restarting crash, unless it only says the group is rebalancing or a broker is moving, which
+   * happens whenever agents come and go (kafkajs retries those silently too).
+   */
+  #report(err: unknown): void {
+    if (isRebalance(err) || isTransient(err)) return;
+    this.#listener.crashed?.(err instanceof Error ? err : new Error(String(err)), true);
   }
 
   /** Takes the consumer's assignment for the topic: drops revoked partitions, adds new ones. */
@@ -190,7 +200,7 @@ export class PlatformaticInput implements KafkaInput {
         }
       }
     } catch (err) {
-      this.#listener.crashed?.(err instanceof Error ? err : new Error(String(err)), true);
+      this.#report(err);
       await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
       const still = partitions.filter((p) => this.#partitions.get(p)?.next === undefined);
       if (this.#running && still.length) return this.#positions(still);
@@ -219,23 +229,26 @@ export class PlatformaticInput implements KafkaInput {
     return byNode;
   }
 
+  /**
+   * Fetches until the input stops. Whatever a round throws (metadata refreshed while a broker
+   * moves, a connection closed under it) is reported and the round tried again: the loop is the
+   * only reader of the assigned partitions, so it must never end on an error.
+   */
   async #fetchLoop(handler: BatchHandler): Promise<void> {
     while (this.#running) {
-      let byNode: Map<number, number[]>;
       try {
-        byNode = await this.#ready();
+        const byNode = await this.#ready();
+        if (byNode.size === 0) {
+          await this.#idle();
+          continue;
+        }
+        const anyBusy = [...this.#partitions.values()].some((s) => s.busy);
+        await Promise.all(
+          [...byNode].map(([node, partitions]) => this.#fetch(node, partitions, anyBusy, handler)),
+        );
       } catch (err) {
         await this.#fetchFailed(err);
-        continue;
       }
-      if (byNode.size === 0) {
-        await this.#idle();
-        continue;
-      }
-      const anyBusy = [...this.#partitions.values()].some((s) => s.busy);
-      await Promise.all(
-        [...byNode].map(([node, partitions]) => this.#fetch(node, partitions, anyBusy, handler)),
-      );
     }
   }
 
@@ -266,7 +279,8 @@ export class PlatformaticInput implements KafkaInput {
       const next = this.#partitions.get(p)?.next;
       if (next !== undefined) asked.set(p, next);
     }
-    const topicId = (await consumer.metadata({ topics: [this.topic] })).topics.get(this.topic)!.id;
+    const topicId = (await consumer.metadata({ topics: [this.topic] })).topics.get(this.topic)?.id;
+    if (topicId === undefined) throw new Error(`no metadata for topic ${this.topic}`);
     const request: FetchTopics = [{
       topicId,
       partitions: [...asked].map(([partition, fetchOffset]) => ({
@@ -311,7 +325,7 @@ export class PlatformaticInput implements KafkaInput {
   }
 
   async #fetchFailed(err: unknown): Promise<void> {
-    this.#listener.crashed?.(err instanceof Error ? err : new Error(String(err)), true);
+    this.#report(err);
     await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
   }
 

@@ -44,8 +44,22 @@ function javaCompatiblePartitioner(): Partitioner<Bytes, Bytes, string, Bytes> {
     key ? compatibilityPartitioner(message, key) : (next = (next + 1) & 0x7fffffff);
 }
 
-/** Waits between the library's own retries of a produce request. */
-const SEND_RETRY_DELAY_MS = 1_000;
+/**
+ * Waits between the library's own retries of a request: from 50 ms, doubling to 1 s. A
+ * transaction's first request after a commit is often refused with CONCURRENT_TRANSACTIONS for a
+ * few milliseconds while the broker writes the commit markers; the library's fixed wait (1 s)
+ * would be spent there.
+ */
+function retryDelayMs(_client: unknown, _operation: string, attempt: number): number {
+  return Math.min(1_000, 50 * 2 ** (attempt - 1));
+}
+
+/** How many retries of retryDelayMs add up to at least `budgetMs`. */
+export function retriesWithin(budgetMs: number): number {
+  let retries = 0;
+  for (let total = 0; total < budgetMs; retries++) total += retryDelayMs(null, "", retries + 1);
+  return retries;
+}
 
 function producerOptions(
   s: ConnectionSettings,
@@ -56,8 +70,8 @@ function producerOptions(
     ...platformaticOptions(s),
     // The library retries a failed request itself (only to the broker that failed, with the same
     // producer id and sequences, so the broker drops what it already has) for the send budget.
-    retries: Math.ceil((settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS) / SEND_RETRY_DELAY_MS),
-    retryDelay: SEND_RETRY_DELAY_MS,
+    retries: retriesWithin(settings.sendRetryMs ?? DEFAULT_SEND_RETRY_MS),
+    retryDelay: retryDelayMs,
     // Idempotent always: the library resends a whole produce request when one partition in it
     // fails (a leader not yet elected on a new topic), which duplicates the records of the
     // partitions that were written; with producer ids and sequences the broker drops those.
