@@ -104,6 +104,7 @@ export class PlatformaticInput implements KafkaInput {
     const consumer = new Consumer({
       ...platformaticOptions(this.#connection),
       groupId: s.group,
+      ...(s.instanceId ? { groupInstanceId: s.instanceId } : {}),
       autocommit: false,
       sessionTimeout: s.sessionTimeoutMs ?? 30_000,
       heartbeatInterval: s.heartbeatIntervalMs ?? 3_000,
