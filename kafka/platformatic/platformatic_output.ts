@@ -45,13 +45,14 @@ function javaCompatiblePartitioner(): Partitioner<Bytes, Bytes, string, Bytes> {
 }
 
 /**
- * Waits between the library's own retries of a request: from 50 ms, doubling to 1 s. A
- * transaction's first request after a commit is often refused with CONCURRENT_TRANSACTIONS for a
- * few milliseconds while the broker writes the commit markers; the library's fixed wait (1 s)
- * would be spent there.
+ * Waits between the library's own retries of a request: from 10 ms, doubling to 1 s. A
+ * transaction's first request after the previous commit is refused with CONCURRENT_TRANSACTIONS
+ * while the broker writes the commit markers, for a few milliseconds: with the library's fixed
+ * 1 s wait a transaction of 200 records took 989 ms, with this 30 ms (probe of 15 transactions
+ * on the local broker).
  */
 function retryDelayMs(_client: unknown, _operation: string, attempt: number): number {
-  return Math.min(1_000, 50 * 2 ** (attempt - 1));
+  return Math.min(1_000, 10 * 2 ** (attempt - 1));
 }
 
 /** How many retries of retryDelayMs add up to at least `budgetMs`. */
@@ -167,10 +168,6 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
     const run = this.#queue.then(async () => {
       const tx = await this.#producer.beginTransaction();
       try {
-        for (const request of cutByBytes(groups, this.#maxBytes)) {
-          const messages = toMessages(request);
-          if (messages.length) await tx.send({ messages });
-        }
         const consumer = input.membership();
         // The library takes the offsets to commit from a consumed message: the last one read.
         const last = {
@@ -179,8 +176,25 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
           offset: offsets.nextOffset - 1n,
           metadata: { consumer },
         } as unknown as Message;
-        await tx.addConsumer({ groupId: consumer.groupId } as Parameters<typeof tx.addConsumer>[0]);
-        await tx.addOffset(last);
+        const records = async () => {
+          for (const request of cutByBytes(groups, this.#maxBytes)) {
+            const messages = toMessages(request);
+            if (messages.length) await tx.send({ messages });
+          }
+        };
+        // The offsets go to the group coordinator while the records go to the partition leaders:
+        // together, a transaction takes three round trips (records and offsets, then EndTxn)
+        // instead of five one after the other.
+        const inputOffsets = async () => {
+          await tx.addConsumer(
+            { groupId: consumer.groupId } as Parameters<typeof tx.addConsumer>[0],
+          );
+          await tx.addOffset(last);
+        };
+        // Both settle before an abort, which must not overtake a request still in flight.
+        for (const r of await Promise.allSettled([records(), inputOffsets()])) {
+          if (r.status === "rejected") throw r.reason;
+        }
         await tx.commit();
       } catch (err) {
         await tx.abort().catch(() => {});
