@@ -65,6 +65,8 @@ const TRANSIENT_API_ERRORS = new Set([
   "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
   "REQUEST_TIMED_OUT",
   "UNKNOWN_TOPIC_OR_PARTITION",
+  // An offset fetch with requireStable while a transaction with offsets is open.
+  "UNSTABLE_OFFSET_COMMIT",
 ]);
 
 /**

@@ -64,7 +64,10 @@ export class PlatformaticClient implements KafkaClient {
   }
 
   transactionalOutput(settings: TransactionalOutputSettings): Promise<TransactionalOutput> {
-    return Promise.resolve(new PlatformaticTransactionalOutput(this.#settings, settings));
+    return this.#connect(
+      "connect the transactional producer",
+      () => PlatformaticTransactionalOutput.connect(this.#settings, settings),
+    );
   }
 
   input(settings: InputSettings, listener: InputListener = {}): KafkaInput {

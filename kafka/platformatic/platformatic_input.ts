@@ -1,11 +1,14 @@
 import {
+  Admin,
   Consumer,
   CONSUMER_PROTOCOL_HIGHEST_VERSION,
   COOPERATIVE_STICKY_ASSIGNOR,
   FetchIsolationLevels,
   ListOffsetTimestamps,
   type MessageConsumerMetadata,
+  ProtocolError,
 } from "@platformatic/kafka";
+import { retryWithin } from "../retry_within.ts";
 import type {
   BatchControl,
   BatchHandler,
@@ -28,6 +31,8 @@ interface PartitionState {
   busy: boolean;
   /** Not fetched before this time (performance.now()): a failed batch waits a little. */
   notBefore: number;
+  /** The group generation its batch in the handler was fetched in. */
+  generation: number;
 }
 
 /** While some partitions are in the handler, a fetch of the others returns this soon. */
@@ -56,6 +61,7 @@ export class PlatformaticInput implements KafkaInput {
   readonly #paused = new Set<number>();
   readonly #commits: CommitCoalescer;
   #consumer?: Consumer;
+  #admin?: Admin;
   #running = false;
   #inHandler = 0;
   readonly #slotWaiters: (() => void)[] = [];
@@ -88,12 +94,18 @@ export class PlatformaticInput implements KafkaInput {
     );
   }
 
-  /** The member's current group identity: a transaction's offsets are fenced by it (KIP-447). */
-  membership(): MessageConsumerMetadata {
+  /**
+   * The group identity a transaction commits the partition's offsets under (KIP-447): the
+   * generation its batch was fetched in, so that a member which lost the partition in a rebalance
+   * meanwhile is refused (ILLEGAL_GENERATION) instead of committing over its new owner.
+   */
+  membership(partition: number): MessageConsumerMetadata {
     const c = this.#consumer!;
+    const state = this.#partitions.get(partition);
+    if (!state) throw new ProtocolError("ILLEGAL_GENERATION");
     return {
       groupId: c.groupId,
-      generationId: c.generationId,
+      generationId: state.generation,
       memberId: c.memberId ?? "",
       coordinatorId: c.coordinatorId ?? -1,
     };
@@ -171,7 +183,14 @@ export class PlatformaticInput implements KafkaInput {
     }
     if (revoked.length) this.#listener.revoked?.(revoked);
     const added = partitions.filter((p) => !this.#partitions.has(p));
-    for (const p of added) this.#partitions.set(p, { next: undefined, busy: false, notBefore: 0 });
+    for (const p of added) {
+      this.#partitions.set(p, {
+        next: undefined,
+        busy: false,
+        notBefore: 0,
+        generation: -1,
+      });
+    }
     if (added.length) this.#positions(added);
     if (settled) this.#listener.assigned?.(partitions, leader);
     this.#wake?.();
@@ -181,9 +200,7 @@ export class PlatformaticInput implements KafkaInput {
   async #positions(partitions: number[]): Promise<void> {
     const consumer = this.#consumer!;
     try {
-      const committed = (await consumer.listCommittedOffsets({
-        topics: [{ topic: this.topic, partitions }],
-      })).get(this.topic) ?? [];
+      const committed = await this.#committed(partitions);
       const missing = partitions.filter((p) => !(committed[p] >= 0n));
       const starts = missing.length
         ? (await consumer.listOffsets({
@@ -207,6 +224,36 @@ export class PlatformaticInput implements KafkaInput {
       if (this.#running && still.length) return this.#positions(still);
     }
     this.#wake?.();
+  }
+
+  /**
+   * The group's committed offsets, stable ones only (requireStable, KIP-447): while a transaction
+   * carrying offsets of these partitions is still open (its former owner's, in a rebalance) the
+   * broker answers UNSTABLE_OFFSET_COMMIT, retried until it committed or aborted, so this member
+   * starts after what that transaction wrote, never before it. The consumer's own offset fetch
+   * cannot ask for that; the admin's can.
+   */
+  async #committed(partitions: number[]): Promise<bigint[]> {
+    this.#admin ??= new Admin(platformaticOptions(this.#connection));
+    const admin = this.#admin;
+    const groups = await retryWithin(
+      60_000,
+      isTransient,
+      () =>
+        admin.listConsumerGroupOffsets({
+          groups: [{
+            groupId: this.group,
+            topics: [{ name: this.topic, partitionIndexes: partitions }],
+          }],
+          requireStable: true,
+        }),
+    );
+    const committed: bigint[] = [];
+    for (const t of groups[0]?.topics ?? []) {
+      if (t.name !== this.topic) continue;
+      for (const p of t.partitions) committed[p.partitionIndex] = p.committedOffset;
+    }
+    return committed;
   }
 
   /** Partitions to fetch now, by the node that leads them. */
@@ -320,6 +367,7 @@ export class PlatformaticInput implements KafkaInput {
         state.next = end;
         if (batch.length === 0) continue;
         state.busy = true;
+        state.generation = consumer.generationId;
         this.#dispatch(handler, batch, state, from);
       }
     }
@@ -405,5 +453,6 @@ export class PlatformaticInput implements KafkaInput {
     while (this.#handlers.size) await Promise.all([...this.#handlers]);
     await this.#commits.done();
     await this.#consumer.close(true);
+    await this.#admin?.close();
   }
 }

@@ -152,12 +152,27 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
   readonly #maxBytes: number;
   #queue: Promise<void> = Promise.resolve();
 
-  constructor(s: ConnectionSettings, settings: OutputSettings & { transactionalId: string }) {
-    this.#producer = new Producer(
+  private constructor(producer: Producer<Bytes, Bytes, string, Bytes>, settings: OutputSettings) {
+    this.#producer = producer;
+    this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  }
+
+  /**
+   * A producer with its transactional id initialised, as kafkajs' connect does: this fences a
+   * predecessor under the same id (its open transaction is aborted) before the first batch, and
+   * a fresh broker's transaction log is created now, not in the first batch's time.
+   */
+  static async connect(
+    s: ConnectionSettings,
+    settings: OutputSettings & { transactionalId: string },
+  ): Promise<PlatformaticTransactionalOutput> {
+    const producer = new Producer(
       producerOptions(s, settings, { transactionalId: settings.transactionalId }),
     );
-    this.#producer.on("error", () => {});
-    this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    producer.on("error", () => {});
+    // The library initialises the id when a transaction begins; cancel ends it locally.
+    await (await producer.beginTransaction()).cancel();
+    return new PlatformaticTransactionalOutput(producer, settings);
   }
 
   sendWithOffsets(groups: readonly TopicRecords[], offsets: InputOffsets): Promise<void> {
@@ -168,7 +183,7 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
     const run = this.#queue.then(async () => {
       const tx = await this.#producer.beginTransaction();
       try {
-        const consumer = input.membership();
+        const consumer = input.membership(offsets.partition);
         // The library takes the offsets to commit from a consumed message: the last one read.
         const last = {
           topic: input.topic,
