@@ -167,7 +167,15 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
     settings: OutputSettings & { transactionalId: string },
   ): Promise<PlatformaticTransactionalOutput> {
     const producer = new Producer(
-      producerOptions(s, settings, { transactionalId: settings.transactionalId }),
+      producerOptions(s, settings, {
+        transactionalId: settings.transactionalId,
+        // The library's InitProducerId sends producer id 0, epoch 0 unless told otherwise, which
+        // the broker takes for a request to bump that producer: once the transactional id has a
+        // producer (an agent restarted under its id), it answers PRODUCER_FENCED and the restart
+        // fails. -1/-1 is a new producer's request: it fences the predecessor instead.
+        producerId: -1n,
+        producerEpoch: -1,
+      }),
     );
     producer.on("error", () => {});
     // The library initialises the id when a transaction begins; cancel ends it locally.
