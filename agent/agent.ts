@@ -27,6 +27,8 @@ export interface AgentConfig {
   group: string;
   topics: TopicNames;
   instanceId: string;
+  /** Join the group as a static member named by instanceId (KIP-345), where the client can. */
+  staticMembership: boolean;
   exactlyOnce: boolean;
   /** Most rows per model run; a fetched batch is scored in chunks of this size. */
   maxBatch: number;
@@ -228,6 +230,7 @@ export class Agent {
       heartbeatIntervalMs: 1_000,
       // An idle fetch returns after this long; it bounds how long SIGTERM waits for one.
       maxWaitMs: 1_000,
+      instanceId: this.#config.staticMembership ? instanceId : undefined,
     }, {
       assigned: (partitions, leader) => {
         log.log("info", "assignment", { partitions, leader });

@@ -53,6 +53,11 @@ export const command = defineCommand({
       value: "ID",
       description: "this agent's name in logs, stats and client ids (default HOST-PID)",
     },
+    "static-membership": {
+      type: "boolean",
+      description:
+        "join the group as a static member named by --instance-id (KIP-345; @platformatic/kafka only): a restart under the same id takes its partitions back without a rebalance",
+    },
     "exactly-once": {
       type: "boolean",
       description: "commit predictions and offsets in one Kafka transaction",
@@ -138,6 +143,7 @@ export const command = defineCommand({
     group: flags.group,
     topics: topicNames(flags["topic-prefix"]),
     instanceId,
+    staticMembership: flags["static-membership"],
     exactlyOnce: flags["exactly-once"],
     maxBatch: positiveInt("max-batch", flags["max-batch"]),
     concurrency: positiveInt("concurrency", flags.concurrency),

@@ -1,11 +1,17 @@
 import { benchFlags } from "./bench_flags.ts";
-import { createKafkaClient, type OutputRecord } from "../kafka/boundary.ts";
+import {
+  createKafkaClient,
+  KAFKA_CLIENT_KINDS,
+  type KafkaClient,
+  type KafkaClientKind,
+  type OutputRecord,
+} from "../kafka/boundary.ts";
 import { PredictionEncoder } from "../agent/prediction_records.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../agent/onnx_model.ts";
 import { FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_COUNT } from "../features/feature_list.ts";
 import { readFeatureMatrix } from "../features/feature_matrix.ts";
-import { startLocalFleet } from "../capacity/agent_fleet.ts";
+import { type LocalFleet, startLocalFleet } from "../capacity/agent_fleet.ts";
 import { readGroupPosition } from "../capacity/lag_sampler.ts";
 import { selfCommand } from "../capacity/self_command.ts";
 import { fraudstreamExecutable } from "../cli/compiled_executable.ts";
@@ -32,7 +38,15 @@ import { type AgentStatsDocument, parseAgentStats } from "../agent/stats_documen
  *    any parsing or features (network waits overlap, so the agent can come out near it).
  * 6. Latency: a fresh topic fed at 400 tx/s by `fraudstream produce`; the agent's own
  *    end-to-end percentiles (prediction time minus the input message's timestamp).
- * 7. With `--binary PATH`: step 3 again, alternating the agent run from this checkout (under this
+ * 7. Rebalance pause: a fresh topic fed at --rebalance-rate tx/s; a second and a third agent
+ *    join, then the first leaves (SIGTERM). For each event, the longest time the group's
+ *    committed offsets did not move: how long the group scored nothing (eager rebalancing with
+ *    kafkajs stops every member; cooperative-sticky with @platformatic/kafka only the partitions
+ *    that move, though the agent still rebuilds its state on any assignment change).
+ * Steps 2 to 4 and 6 and 7 run once per client of --clients (default both), steps 2 to 4 in two
+ * rounds alternating the clients; step 3 also exactly-once; every figure is printed with the
+ * ratio platformatic / kafkajs.
+ * 8. With `--binary PATH`: step 3 again, alternating the agent run from this checkout (under this
  *    Deno and under the pinned Deno the executable embeds) and the compiled executable, two
  *    rounds each on the same topic in fresh groups: their rates and the agent process's CPU per
  *    message (steadier than the rate on a shared machine), as ratios.
@@ -46,6 +60,8 @@ const values = benchFlags({
   "latency-rate": { type: "string", default: "400" },
   "latency-seconds": { type: "string", default: "30" },
   "agent-args": { type: "string", default: "" },
+  clients: { type: "string", default: KAFKA_CLIENT_KINDS.join(",") },
+  "rebalance-rate": { type: "string", default: "2000" },
   binary: { type: "string" },
 });
 let binary: string | undefined;
@@ -56,15 +72,30 @@ try {
   Deno.exit(1);
 }
 
+const kinds = values.clients!.split(",") as KafkaClientKind[];
+if (kinds.length === 0 || kinds.some((k) => !KAFKA_CLIENT_KINDS.includes(k))) {
+  console.error(`bench: --clients ${values.clients}: expected ${KAFKA_CLIENT_KINDS.join(",")}`);
+  Deno.exit(2);
+}
+
 const external = Deno.env.get("FRAUDSTREAM_BROKERS");
 const local = external ? undefined : await startLocalKafka();
 const brokers = external ?? local!.brokers.join(",");
-const kafka = await createKafkaClient({
-  brokers: brokers.split(","),
-  clientId: "bench",
-  securityProtocol: "plaintext",
-  connectTimeoutMs: 10_000,
-});
+const clients = new Map<KafkaClientKind, KafkaClient>();
+for (const client of kinds) {
+  clients.set(
+    client,
+    await createKafkaClient({
+      brokers: brokers.split(","),
+      clientId: "bench",
+      securityProtocol: "plaintext",
+      connectTimeoutMs: 10_000,
+      client,
+    }),
+  );
+}
+/** Topics and group positions are read with the first client; the figures are per client. */
+const kafka = clients.get(kinds[0])!;
 const work = await Deno.makeTempDir({ prefix: "fraudstream-bench-agent-" });
 const run = crypto.randomUUID().slice(0, 8);
 const [cmd, ...prefixArgs] = selfCommand();
@@ -92,9 +123,9 @@ async function freshTopics(name: string): Promise<string> {
   return prefix;
 }
 
-async function consumeOnly(topic: string, total: number): Promise<number> {
-  const input = kafka.input({
-    group: `bench-consume-only-${run}`,
+async function consumeOnly(client: KafkaClient, topic: string, total: number): Promise<number> {
+  const input = client.input({
+    group: `bench-consume-only-${client.kind}-${crypto.randomUUID().slice(0, 8)}`,
     topic,
     start: "earliest",
     commit: "coalesced",
@@ -137,7 +168,7 @@ async function onnxOnly(dataDir: string): Promise<number> {
   return (rows / ms) * 1000;
 }
 
-async function produceOnly(topic: string, total: number): Promise<number> {
+async function produceOnly(client: KafkaClient, topic: string, total: number): Promise<number> {
   const perSend = 4096;
   const inFlight = 4;
   const encoder = new PredictionEncoder("fraudstream-fraud", "bench", 0.42);
@@ -154,7 +185,7 @@ async function produceOnly(topic: string, total: number): Promise<number> {
       labelsComplete: new Uint8Array(rows).fill(1),
     }, rows));
   }
-  const output = await kafka.output();
+  const output = await client.output();
   const started = performance.now();
   let next = 0;
   const sender = async () => {
@@ -219,16 +250,22 @@ async function compareWithBinary(prefix: string, total: number, binary: string):
   }
 }
 
-/** One agent process in a fresh group on the prefix's topics, ready to score. */
-function startOneAgent(prefix: string, group: string, command?: string[]) {
+/** One agent process in the group on the prefix's topics, ready to score. */
+function startOneAgent(
+  prefix: string,
+  group: string,
+  command?: string[],
+  args: string[] = [],
+  instance = group,
+) {
   return startLocalFleet({
     command,
     count: 1,
     group,
     topicPrefix: prefix,
     connectionArgs: ["--brokers", brokers],
-    agentArgs: values["agent-args"]!.split(" ").filter(Boolean),
-    instancePrefix: group,
+    agentArgs: [...values["agent-args"]!.split(" ").filter(Boolean), ...args],
+    instancePrefix: instance,
     readyTimeoutMs: 120_000,
   });
 }
@@ -238,8 +275,9 @@ async function agentEndToEnd(
   total: number,
   group: string,
   command?: string[],
+  args: string[] = [],
 ): Promise<{ rate: number; cpuMicrosPerTx: number; stats: AgentStatsDocument }> {
-  const fleet = await startOneAgent(prefix, group, command);
+  const fleet = await startOneAgent(prefix, group, command, args);
   const pid = fleet.pids[0];
   const admin = await kafka.admin();
   try {
@@ -265,9 +303,12 @@ async function agentEndToEnd(
   }
 }
 
-async function latencyAtRate(files: string, rate: number, seconds: number) {
-  const prefix = await freshTopics("latency");
-  const fleet = await startOneAgent(prefix, `bench-latency-${run}`);
+async function latencyAtRate(kind: string, files: string, rate: number, seconds: number) {
+  const prefix = await freshTopics(`latency-${kind}`);
+  const fleet = await startOneAgent(prefix, `bench-latency-${kind}-${run}`, undefined, [
+    "--kafka-client",
+    kind,
+  ]);
   try {
     await fraudstream([
       "produce",
@@ -288,9 +329,100 @@ async function latencyAtRate(files: string, rate: number, seconds: number) {
   }
 }
 
+/**
+ * Step 7 for one client: the longest stretch without the group's committed offsets moving, after
+ * a second and a third agent join and after the first leaves, with the input fed at a fixed rate
+ * the agents keep up with. The quiet window before the first event is the noise floor (commits
+ * are sampled every 100 ms).
+ */
+async function rebalancePauses(kind: KafkaClientKind, files: string) {
+  const prefix = await freshTopics(`rebalance-${kind}`);
+  const group = `bench-rebalance-${kind}-${run}`;
+  const topic = topicNames(prefix).transactions;
+  const rate = Number(values["rebalance-rate"]);
+  const settleMs = 12_000;
+  const args = ["--kafka-client", kind];
+  const producing = fraudstream([
+    "produce",
+    "--topic-prefix",
+    prefix,
+    "--http",
+    "off",
+    "--rate",
+    String(rate),
+    "--limit",
+    String(rate * 90),
+    files,
+  ]);
+  const admin = await kafka.admin();
+  const samples: { atMs: number; committed: number }[] = [];
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const p = await readGroupPosition(admin, group, topic);
+      samples.push({ atMs: p.atMs, committed: p.committed });
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const fleets: LocalFleet[] = [];
+  const events: { event: string; atMs: number }[] = [];
+  const join = (i: number) =>
+    startOneAgent(prefix, group, undefined, args, `${group}-${i}`).then((f) => fleets.push(f));
+  try {
+    await join(1);
+    await new Promise((r) => setTimeout(r, settleMs));
+    events.push({ event: "quiet (one agent, no event)", atMs: Date.now() - settleMs / 2 });
+    events.push({ event: "a 2nd agent joins", atMs: Date.now() });
+    await join(2);
+    await new Promise((r) => setTimeout(r, settleMs));
+    events.push({ event: "a 3rd agent joins", atMs: Date.now() });
+    await join(3);
+    await new Promise((r) => setTimeout(r, settleMs));
+    events.push({ event: "the 1st agent leaves", atMs: Date.now() });
+    await fleets[0].stop();
+    await new Promise((r) => setTimeout(r, settleMs));
+    events.push({ event: "end", atMs: Date.now() });
+  } finally {
+    sampling = false;
+    await sampler;
+    await admin.close();
+    await Promise.all(fleets.slice(1).map((f) => f.stop()));
+    await producing.catch(() => {});
+  }
+  const pauses: { event: string; pauseMs: number }[] = [];
+  for (let e = 0; e + 1 < events.length; e++) {
+    const from = events[e].atMs;
+    const to = e === 0 ? from + settleMs / 2 : events[e + 1].atMs;
+    const window = samples.filter((x) => x.atMs >= from && x.atMs <= to);
+    let longest = 0;
+    let since = window[0]?.atMs ?? from;
+    for (let k = 1; k < window.length; k++) {
+      if (window[k].committed !== window[k - 1].committed) since = window[k].atMs;
+      else longest = Math.max(longest, window[k].atMs - since);
+    }
+    pauses.push({ event: events[e].event, pauseMs: longest });
+  }
+  return pauses;
+}
+
+const loadavg = () => Deno.loadavg().map((l) => l.toFixed(2)).join(" ");
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** Each client's figure, and platformatic / kafkajs when both ran. */
+function report(what: string, unit: string, byKind: Map<KafkaClientKind, number[]>, digits = 0) {
+  const parts = kinds.map((k) => `${k} ${mean(byKind.get(k)!).toFixed(digits)} ${unit}`);
+  const ratio = byKind.has("kafkajs") && byKind.has("platformatic")
+    ? `  ratio platformatic/kafkajs ${
+      (mean(byKind.get("platformatic")!) / mean(byKind.get("kafkajs")!)).toFixed(2)
+    }`
+    : "";
+  console.log(`${what}: ${parts.join(", ")}${ratio}`);
+}
+
 try {
   console.log(
-    `agent benchmark: brokers ${brokers}${local ? " (local, started for this run)" : ""}`,
+    `agent benchmark: brokers ${brokers}${local ? " (local, started for this run)" : ""}; clients ${
+      kinds.join(", ")
+    }; load ${loadavg()}`,
   );
   await fraudstream([
     "generate",
@@ -317,54 +449,100 @@ try {
   console.log(
     `preloaded ${total} transactions (${values.days} days, ${values.customers} customers) into ${values.partitions} partitions`,
   );
-
-  const baseline = await consumeOnly(topicNames(prefix).transactions, total);
-  console.log(`${kafka.kind} consume-only (commit per batch): ${Math.round(baseline)} tx/s`);
-  const produceRate = await produceOnly(
-    topicNames(await freshTopics("produce-only")).predictions,
-    total,
-  );
-  console.log(
-    `${kafka.kind} produce-only (prediction records, 4096 per send, 4 in flight, acks=all): ${
-      Math.round(produceRate)
-    } msg/s`,
-  );
   const onnxRate = await onnxOnly(`${work}/data`);
   console.log(
     `ONNX alone (shipped model, batches of 4096, same data): ${Math.round(onnxRate)} rows/s`,
   );
-  console.log(
-    `  ratio if consuming, scoring and producing each message added up on one JS thread: ${
-      (1 / (1 + baseline / produceRate + baseline / onnxRate)).toFixed(2)
-    }`,
+
+  const figure = () => new Map<KafkaClientKind, number[]>(kinds.map((k) => [k, []]));
+  const consume = figure(), produce = figure(), bound = figure();
+  const agentRate = figure(), agentCpu = figure(), eosRate = figure(), eosCpu = figure();
+  for (let round = 1; round <= 2; round++) {
+    for (const kind of kinds) {
+      const client = clients.get(kind)!;
+      const c = await consumeOnly(client, topicNames(prefix).transactions, total);
+      const p = await produceOnly(
+        client,
+        topicNames(await freshTopics(`produce-only-${kind}-${round}`)).predictions,
+        total,
+      );
+      const args = ["--kafka-client", kind];
+      const alo = await agentEndToEnd(
+        prefix,
+        total,
+        `bench-agent-${kind}-${round}-${run}`,
+        undefined,
+        args,
+      );
+      const eos = await agentEndToEnd(
+        prefix,
+        total,
+        `bench-agent-eos-${kind}-${round}-${run}`,
+        undefined,
+        [...args, "--exactly-once"],
+      );
+      consume.get(kind)!.push(c);
+      produce.get(kind)!.push(p);
+      bound.get(kind)!.push(1 / (1 + c / p + c / onnxRate));
+      agentRate.get(kind)!.push(alo.rate);
+      agentCpu.get(kind)!.push(alo.cpuMicrosPerTx);
+      eosRate.get(kind)!.push(eos.rate);
+      eosCpu.get(kind)!.push(eos.cpuMicrosPerTx);
+      const batch = alo.stats.batch as { size: { mean: number } };
+      console.log(
+        `  round ${round}, ${kind}: consume-only ${Math.round(c)} tx/s, produce-only ${
+          Math.round(p)
+        } msg/s, agent ${Math.round(alo.rate)} tx/s at ${
+          alo.cpuMicrosPerTx.toFixed(2)
+        } µs CPU/tx (mean batch ${Math.round(batch.size.mean)} rows), exactly-once ${
+          Math.round(eos.rate)
+        } tx/s at ${eos.cpuMicrosPerTx.toFixed(2)} µs CPU/tx; load ${loadavg()}`,
+      );
+    }
+  }
+  console.log(`means of 2 rounds, clients alternated (load ${loadavg()}):`);
+  report("consume-only (commit per batch)", "tx/s", consume);
+  report(
+    "produce-only (prediction records, 4096 per send, 4 in flight, acks=all)",
+    "msg/s",
+    produce,
   );
-  const e2e = await agentEndToEnd(prefix, total, `bench-agent-${run}`);
-  console.log(
-    `agent end to end (parse, features, ONNX, produce, commit): ${Math.round(e2e.rate)} tx/s`,
-  );
-  console.log(`ratio agent / consume-only: ${(e2e.rate / baseline).toFixed(2)}`);
-  const batch = e2e.stats.batch as {
-    size: { mean: number };
-    latency_ms: { p50: number; p99: number };
-  };
-  console.log(
-    `  agent batches: mean ${
-      Math.round(batch.size.mean)
-    } rows, p50 ${batch.latency_ms.p50} ms, p99 ${batch.latency_ms.p99} ms`,
-  );
+  report("composition bound 1 / (1 + C/P + C/M)", "x consume-only", bound, 2);
+  report("agent end to end (parse, features, ONNX, produce, commit)", "tx/s", agentRate);
+  report("agent CPU per transaction (/proc utime+stime)", "µs", agentCpu, 2);
+  report("agent exactly-once end to end", "tx/s", eosRate);
+  report("agent exactly-once CPU per transaction", "µs", eosCpu, 2);
+  for (const kind of kinds) {
+    const ratio = mean(agentRate.get(kind)!) / mean(consume.get(kind)!);
+    console.log(
+      `  ${kind}: agent / consume-only ${ratio.toFixed(2)}, agent / composition bound ${
+        (ratio / mean(bound.get(kind)!)).toFixed(2)
+      }`,
+    );
+  }
 
   const rate = Number(values["latency-rate"]);
-  const lat = await latencyAtRate(`${work}/data`, rate, Number(values["latency-seconds"]));
-  const e = lat.e2e_latency_ms as {
-    count: number;
-    p50: number;
-    p95: number;
-    p99: number;
-    max: number;
-  };
+  for (const kind of kinds) {
+    const lat = await latencyAtRate(kind, `${work}/data`, rate, Number(values["latency-seconds"]));
+    const e = lat.e2e_latency_ms as { count: number; p50: number; p99: number; max: number };
+    console.log(
+      `${kind}: end-to-end latency at ${rate} tx/s paced input (${e.count} transactions): p50 ${e.p50} ms, p99 ${e.p99} ms, max ${e.max} ms`,
+    );
+  }
+
+  const pauses = new Map<string, Map<KafkaClientKind, number[]>>();
+  for (const kind of kinds) {
+    for (const { event, pauseMs } of await rebalancePauses(kind, `${work}/data`)) {
+      if (!pauses.has(event)) pauses.set(event, figure());
+      pauses.get(event)!.get(kind)!.push(pauseMs / 1000);
+    }
+  }
   console.log(
-    `end-to-end latency at ${rate} tx/s paced input (${e.count} transactions): p50 ${e.p50} ms, p95 ${e.p95} ms, p99 ${e.p99} ms, max ${e.max} ms`,
+    `rebalance pause at ${
+      values["rebalance-rate"]
+    } tx/s (longest time the group's committed offsets stood still; load ${loadavg()}):`,
   );
+  for (const [event, byKind] of pauses) report(`  ${event}`, "s", byKind, 1);
 
   if (binary) await compareWithBinary(prefix, total, binary);
 } finally {

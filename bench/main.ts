@@ -13,6 +13,11 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
     summary:
       "--other DIR: this checkout's agent against another checkout's, alternated on one topic (CPU µs per message)",
   },
+  "kill-gap": {
+    file: "./kill_gap_bench.ts",
+    summary:
+      "the scoring gap of one kill -9 among 3 agents: kafkajs, @platformatic/kafka, and with --static-membership",
+  },
   data: {
     file: "./data_bench.ts",
     summary: "generator, file reader and row parser throughput (rows/s)",

@@ -48,7 +48,7 @@ export type {
  */
 export async function createKafkaClient(
   settings: ConnectionSettings,
-  kind: KafkaClientKind = "kafkajs",
+  kind: KafkaClientKind = settings.client ?? "kafkajs",
 ): Promise<KafkaClient> {
   switch (kind) {
     case "kafkajs": {
@@ -56,6 +56,10 @@ export async function createKafkaClient(
       await import("./kafkajs_speedups.ts");
       const { KafkajsClient } = await import("./kafkajs/kafkajs_client.ts");
       return new KafkajsClient(settings);
+    }
+    case "platformatic": {
+      const { PlatformaticClient } = await import("./platformatic/platformatic_client.ts");
+      return new PlatformaticClient(settings);
     }
     default:
       throw new UserFacingError(`Kafka client ${kind} is not available in this build`);

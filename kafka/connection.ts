@@ -2,6 +2,7 @@ import { X509Certificate } from "node:crypto";
 import type { FlagSpecs, ParsedFlags } from "../cli/flags.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import { durationMs } from "../cli/values.ts";
+import { KAFKA_CLIENT_KINDS, type KafkaClientKind } from "./boundary/client.ts";
 
 /**
  * How every subcommand reaches Kafka: brokers, client id and security. Secrets never need to be
@@ -42,6 +43,12 @@ export const CONNECTION_FLAGS = {
     value: "FILE",
     description: "PEM CA bundle that signed the brokers' certificates",
   },
+  "kafka-client": {
+    type: "string",
+    value: "LIB",
+    description: "Kafka client library: kafkajs | platformatic (@platformatic/kafka)",
+    default: "kafkajs",
+  },
   "connect-timeout": {
     type: "string",
     value: "DURATION",
@@ -63,6 +70,8 @@ export interface ConnectionSettings {
   sasl?: { mechanism: SaslMechanism; username: string; password: string };
   caPem?: string;
   connectTimeoutMs: number;
+  /** The client library behind the Kafka boundary; kafkajs when absent. */
+  client?: KafkaClientKind;
 }
 
 const PROTOCOLS: SecurityProtocol[] = ["plaintext", "ssl", "sasl_plaintext", "sasl_ssl"];
@@ -101,6 +110,7 @@ export async function connectionSettings(
     clientId: flags["client-id"],
     securityProtocol: protocol,
     connectTimeoutMs: durationMs("connect-timeout", flags["connect-timeout"]),
+    client: kafkaClientKind(flags["kafka-client"]),
   };
   if (protocol.startsWith("sasl")) {
     const mechanism = flags["sasl-mechanism"].toLowerCase() as SaslMechanism;
@@ -126,6 +136,14 @@ export async function connectionSettings(
     checkCaBundle(flags["ssl-ca-file"], settings.caPem);
   }
   return settings;
+}
+
+function kafkaClientKind(raw: string): KafkaClientKind {
+  const kind = raw.toLowerCase() as KafkaClientKind;
+  if (!KAFKA_CLIENT_KINDS.includes(kind)) {
+    throw new UsageError(`--kafka-client ${raw}: expected one of ${KAFKA_CLIENT_KINDS.join(", ")}`);
+  }
+  return kind;
 }
 
 async function readPassword(

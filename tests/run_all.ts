@@ -1,3 +1,4 @@
+import { MAIN_SUITE_MATRIX, PLATFORMATIC_ENV } from "./client_matrix.ts";
 import { denoTestsOnBroker, finish, requireTools, staticChecks, step } from "./suite.ts";
 
 /**
@@ -9,6 +10,14 @@ import { denoTestsOnBroker, finish, requireTools, staticChecks, step } from "./s
 await requireTools();
 let ok = await staticChecks() &&
   await denoTestsOnBroker("deno tests", ["--ignore=tests/faults/", ...Deno.args]);
+// The Kafka tests that cross the whole boundary, again on the second client (tests/client_matrix.ts).
+if (ok && Deno.args.length === 0) {
+  ok = await denoTestsOnBroker(
+    "deno Kafka tests on @platformatic/kafka",
+    MAIN_SUITE_MATRIX,
+    PLATFORMATIC_ENV,
+  );
+}
 
 // The trainer's tests build their own venv (model/train/setup_venv.sh) on first use.
 if (ok) ok = await step("python tests (model/train)", Deno.execPath(), ["task", "test:train"]);

@@ -1,3 +1,4 @@
+import { FAULTS_MATRIX, PLATFORMATIC_ENV } from "./client_matrix.ts";
 import { denoTestsOnBroker, finish, requireTools } from "./suite.ts";
 
 /**
@@ -8,4 +9,13 @@ import { denoTestsOnBroker, finish, requireTools } from "./suite.ts";
  * `deno test` (e.g. --filter).
  */
 await requireTools();
-finish(await denoTestsOnBroker("fault scenarios", ["tests/faults/", ...Deno.args]));
+let ok = await denoTestsOnBroker("fault scenarios", ["tests/faults/", ...Deno.args]);
+// The kill -9 scenarios again on the second client (tests/client_matrix.ts).
+if (ok && Deno.args.length === 0) {
+  ok = await denoTestsOnBroker(
+    "kill scenarios on @platformatic/kafka",
+    FAULTS_MATRIX,
+    PLATFORMATIC_ENV,
+  );
+}
+finish(ok);

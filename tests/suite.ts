@@ -54,7 +54,11 @@ export async function staticChecks(): Promise<boolean> {
  * `deno test -A ARGS` against one local Kafka broker shared by every test file, then the 10
  * slowest tests (from a JUnit report, whether or not the tests passed), so slow ones are seen.
  */
-export async function denoTestsOnBroker(name: string, args: string[]): Promise<boolean> {
+export async function denoTestsOnBroker(
+  name: string,
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<boolean> {
   console.log("\n== starting a local Kafka broker for the tests");
   const kafka = await startLocalKafka();
   console.log(`== broker at ${kafka.brokers.join(",")}`);
@@ -62,6 +66,7 @@ export async function denoTestsOnBroker(name: string, args: string[]): Promise<b
   try {
     return await step(name, DENO, ["test", "-A", `--junit-path=${junit}`, ...args], {
       FRAUDSTREAM_TEST_BROKERS: kafka.brokers.join(","),
+      ...env,
     });
   } finally {
     await kafka.stop();

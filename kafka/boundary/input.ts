@@ -22,6 +22,13 @@ export interface InputSettings {
   maxWaitMs?: number;
   sessionTimeoutMs?: number;
   heartbeatIntervalMs?: number;
+  /**
+   * Static group membership (KIP-345) under this stable name, where the client supports it
+   * (@platformatic/kafka; kafkajs has no static membership and ignores it): a member restarted
+   * under the same name within the session timeout takes its partitions back without a
+   * rebalance, and a dead one's partitions wait for the session timeout instead of moving.
+   */
+  instanceId?: string;
   /** "read_committed" skips records of aborted transactions and waits for open ones. */
   isolation?: "read_committed" | "read_uncommitted";
 }

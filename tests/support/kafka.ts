@@ -1,5 +1,5 @@
 import { type LocalKafka, startLocalKafka } from "../../kafka/local/local_kafka.ts";
-import { createKafkaClient, type KafkaClient } from "../../kafka/boundary.ts";
+import { createKafkaClient, type KafkaClient, type KafkaClientKind } from "../../kafka/boundary.ts";
 
 /**
  * The broker a test file talks to: the suite's shared one when tests/suite.ts started it
@@ -16,6 +16,14 @@ export async function testBrokers(): Promise<string[]> {
   return kafka.brokers;
 }
 
+/**
+ * The client library the Kafka tests run on: FRAUDSTREAM_KAFKA_CLIENT, as for every command (the
+ * agents and producers a test starts inherit it), so the suite runs once per client.
+ */
+export function testClientKind(): KafkaClientKind {
+  return (Deno.env.get("FRAUDSTREAM_KAFKA_CLIENT") as KafkaClientKind | undefined) || "kafkajs";
+}
+
 /** A client of the test broker, or of `brokers` (a cluster the test started itself). */
 export async function testKafka(
   clientId = "fraudstream-test",
@@ -26,6 +34,7 @@ export async function testKafka(
     clientId,
     securityProtocol: "plaintext",
     connectTimeoutMs: 10_000,
+    client: testClientKind(),
   });
 }
 

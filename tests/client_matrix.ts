@@ -1,0 +1,27 @@
+/**
+ * The Kafka tests that run a second time on @platformatic/kafka (kafka/platformatic/): the
+ * tests take the client from FRAUDSTREAM_KAFKA_CLIENT, and so do the agents and producers they
+ * start. `deno task test:platformatic` runs every Kafka test on it; the main suite and the fault
+ * scenarios each repeat the few that cross every part of the boundary, so the main suite stays
+ * within its time budget:
+ * - agent_test: the consumer group (one agent, three splitting the partitions, a restart and its
+ *   state rebuild from partition history), coalesced commits, produce with headers, DLQ.
+ * - producer_test: keyed placement the Java client's way, paced sends, clean stop.
+ * - topics_test: admin (create, describe) and a round trip through the boundary.
+ * - snapshot_restore_test: state snapshots sent, then read back and replayed from their offsets.
+ * - the kill -9 scenarios (fault suite): rebalances while scoring, at least once and exactly once
+ *   (transactions carrying the input offsets), streamed scores equal to the offline ones.
+ */
+export const PLATFORMATIC_ENV = { FRAUDSTREAM_KAFKA_CLIENT: "platformatic" };
+
+export const MAIN_SUITE_MATRIX = [
+  "tests/agent_test.ts",
+  "tests/producer_test.ts",
+  "tests/topics_test.ts",
+  "tests/snapshot_restore_test.ts",
+];
+
+export const FAULTS_MATRIX = [
+  "tests/faults/agent_kill_test.ts",
+  "tests/faults/event_time_join_kill_test.ts",
+];
