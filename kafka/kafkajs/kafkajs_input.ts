@@ -73,7 +73,6 @@ export class KafkajsInput implements KafkaInput {
       const partitions = [...(e.payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       const revoked = this.#assigned.filter((p) => !partitions.includes(p));
       this.#assigned = partitions;
-      for (const p of revoked) this.#paused.delete(p);
       if (revoked.length) this.#listener.revoked?.(revoked);
       this.#listener.assigned?.(partitions, e.payload.isLeader);
     });
@@ -119,7 +118,8 @@ export class KafkajsInput implements KafkaInput {
   }
 
   resume(partition: number): void {
-    if (!this.#paused.delete(partition)) return;
+    // kafkajs keeps a pause across rebalances: resumed even when revoked meanwhile.
+    this.#paused.delete(partition);
     this.#consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
   }
 
