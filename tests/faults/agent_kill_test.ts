@@ -5,7 +5,9 @@ import {
   AGENT_TEST_DATA,
   freshTopics,
   groupDrained,
+  lostIds,
   outputs,
+  outputsAccountingFor,
 } from "../support/agent_group.ts";
 import {
   generateData,
@@ -48,18 +50,12 @@ for (const exactlyOnce of [false, true]) {
         await victim.kill();
         const sent = await producing;
         await waitFor("the group drained", () => groupDrained(prefix, group, sent), 90_000);
-        let { predictions, dlq } = await outputs(prefix);
-        if (exactlyOnce) {
-          // The killed agent's open transaction holds read_committed readers back until the
-          // broker aborts it (transaction timeout); only then is the rest readable.
-          await waitFor("the killed agent's transaction aborted", async () => {
-            ({ predictions, dlq } = await outputs(prefix));
-            return predictions.length + dlq.length >= sent;
-          }, 60_000);
-        }
+        const { predictions, dlq } = exactlyOnce
+          ? await outputsAccountingFor(prefix, sent, 60_000)
+          : await outputs(prefix);
         const expected = multiset(lines.map(inputId));
         const got = accountedIds(predictions, dlq);
-        const lost = [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).map(([id]) => id);
+        const lost = lostIds(expected, got);
         assert.deepEqual(
           lost,
           [],

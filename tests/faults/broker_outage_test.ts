@@ -4,6 +4,7 @@ import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { kafkaTest, uniquePrefix } from "../support/kafka.ts";
 import { startAgent, waitFor } from "../support/pipeline.ts";
+import { processMemoryBytes } from "../support/process_memory.ts";
 
 /**
  * The agent's own broker stopped under it for a minute and started again: the agent rides it out
@@ -48,12 +49,7 @@ Deno.test({
       await kafka.stopNode(0);
       await waitFor("readiness reports the broker gone", async () => !(await ready()), 30_000);
       assert.equal((await fetch(`${agent.url}/healthz`)).status, 200, "alive, only not ready");
-      const rss = () =>
-        Number(
-          /^VmRSS:\s+(\d+) kB/m.exec(
-            Deno.readTextFileSync(`/proc/${agent.child.pid}/status`),
-          )![1],
-        ) * 1024;
+      const rss = () => processMemoryBytes(agent.child.pid, "VmRSS");
       const rssAtStop = rss();
       let rssMax = rssAtStop;
       let readyDuringOutage = false;

@@ -3,7 +3,13 @@ import { createKafkaClient } from "../../kafka/boundary.ts";
 import { startLocalKafka } from "../../kafka/local/local_kafka.ts";
 import { roundTrip } from "../../kafka/round_trip.ts";
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
-import { accountedIds, groupDrained, groupOffsets, outputs } from "../support/agent_group.ts";
+import {
+  accountedIds,
+  groupDrained,
+  groupOffsets,
+  lostIds,
+  outputs,
+} from "../support/agent_group.ts";
 import { kafkaTest, testKafka, uniquePrefix } from "../support/kafka.ts";
 import {
   type AgentProcess,
@@ -117,7 +123,7 @@ Deno.test(
       const { predictions, dlq } = await outputs(prefix, brokers);
       const expected = multiset(inputLines(files).map(inputId));
       const got = accountedIds(predictions, dlq);
-      const lost = [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).length;
+      const lost = lostIds(expected, got).length;
       const duplicates = predictions.length + dlq.length - sent;
       console.log(
         `cluster failover: sent ${sent}, predictions ${predictions.length}, DLQ ${dlq.length}, ` +

@@ -4,7 +4,9 @@ import {
   accountedIds,
   freshTopics,
   groupDrained,
+  lostIds,
   outputs,
+  outputsAccountingFor,
   partitionProgress,
 } from "../support/agent_group.ts";
 import { kafkaTest } from "../support/kafka.ts";
@@ -19,6 +21,7 @@ import {
   startAgent,
   waitFor,
 } from "../support/pipeline.ts";
+import { processMemoryBytes } from "../support/process_memory.ts";
 
 /**
  * Faults at scale: three agents on six partitions score about a million generated (dirty)
@@ -116,7 +119,7 @@ for (const exactlyOnce of [false, true]) {
       for (let k = 0; k < KILLS; k++) {
         const victim = rng.below(agents.length);
         const owned = ((await agents[victim].stats()).assigned_partitions as number[]).length;
-        peakRss = Math.max(peakRss, peakRssBytes(agents[victim]));
+        peakRss = Math.max(peakRss, processMemoryBytes(agents[victim].child.pid, "VmHWM"));
         kills.push({
           victim,
           owned,
@@ -126,21 +129,15 @@ for (const exactlyOnce of [false, true]) {
       const sent = await producing;
       await waitFor("the group drained", () => groupDrained(prefix, group, sent), 300_000);
       const drainedS = (performance.now() - started) / 1000;
-      let { predictions, dlq } = await outputs(prefix);
-      if (exactlyOnce) {
-        // A restarted agent's producer fences its predecessor's open transaction; until the
-        // broker has aborted it, read_committed readers stop short of it.
-        await waitFor("every open transaction ended", async () => {
-          ({ predictions, dlq } = await outputs(prefix));
-          return predictions.length + dlq.length >= sent;
-        }, 120_000);
-      }
+      const { predictions, dlq } = exactlyOnce
+        ? await outputsAccountingFor(prefix, sent, 120_000)
+        : await outputs(prefix);
       const expected = multiset(lines.map(inputId));
       const got = accountedIds(predictions, dlq);
-      const lost = [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).length;
+      const lost = lostIds(expected, got).length;
       const duplicates = predictions.length + dlq.length - sent;
       const scores = compareScores(offline, predictions);
-      const rss = Math.max(peakRss, ...agents.map(peakRssBytes));
+      const rss = Math.max(peakRss, ...agents.map((a) => processMemoryBytes(a.child.pid, "VmHWM")));
       const gaps = kills.map((k) => k.groupGapS);
       const recoveries = kills.map((k) => k.recoveryS);
       const fmt = (xs: number[]) =>
@@ -173,12 +170,6 @@ for (const exactlyOnce of [false, true]) {
       await Promise.all(agents.map((a) => a.stop()));
     }
   });
-}
-
-/** The process's peak resident set (VmHWM), read before it is killed or stopped. */
-function peakRssBytes(agent: AgentProcess): number {
-  const status = Deno.readTextFileSync(`/proc/${agent.child.pid}/status`);
-  return Number(/^VmHWM:\s+(\d+) kB/m.exec(status)![1]) * 1024;
 }
 
 function median(xs: number[]): number {

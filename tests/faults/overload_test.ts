@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { accountedIds, freshTopics, outputs, partitionProgress } from "../support/agent_group.ts";
+import {
+  accountedIds,
+  freshTopics,
+  lostIds,
+  outputs,
+  partitionProgress,
+} from "../support/agent_group.ts";
 import { kafkaTest } from "../support/kafka.ts";
 import {
   type AgentProcess,
@@ -11,6 +17,7 @@ import {
   startAgent,
   waitFor,
 } from "../support/pipeline.ts";
+import { processMemoryBytes } from "../support/process_memory.ts";
 
 /**
  * Overload: one agent confined to 2% of a core (a cgroup v1 CPU quota, as a small VM would be)
@@ -96,7 +103,7 @@ Deno.test({
     let sampling = true;
     const sampler = (async () => {
       while (sampling && !exited) {
-        peakRss = Math.max(peakRss, rssBytes(agent!));
+        peakRss = Math.max(peakRss, processMemoryBytes(agent!.child.pid, "VmRSS"));
         const progress = await partitionProgress(prefix, group);
         peakLag = Math.max(
           peakLag,
@@ -151,7 +158,7 @@ Deno.test({
       ...inputLines(calmFiles).slice(0, CALM_RATE * CALM_SECONDS),
     ].map(inputId));
     const got = accountedIds(predictions, dlq);
-    const lost = [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).length;
+    const lost = lostIds(expected, got).length;
     const duplicates = predictions.length + dlq.length - sent;
     const assignments = agent.log.filter((l) => l.includes('"event":"assignment"')).length;
     console.log(
@@ -182,19 +189,6 @@ Deno.test({
 
 async function scoredAt(agent: AgentProcess): Promise<{ scored: number; t: number }> {
   return { scored: (await agent.stats()).scored, t: performance.now() };
-}
-
-/** Resident bytes of the agent process; 0 once it has exited (the test then fails on that). */
-function rssBytes(agent: AgentProcess): number {
-  try {
-    const status = Deno.readTextFileSync(`/proc/${agent.child.pid}/status`);
-    // An exited process not yet reaped (a zombie) has no VmRSS line.
-    const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    return rss ? Number(rss[1]) * 1024 : 0;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return 0;
-    throw err;
-  }
 }
 
 function exists(path: string): boolean {

@@ -15,6 +15,7 @@ import {
   startAgent,
   waitFor,
 } from "../support/pipeline.ts";
+import { processMemoryBytes } from "../support/process_memory.ts";
 
 /**
  * Poison input: a replay of generated days through the producer, and meanwhile 10,000 random
@@ -84,12 +85,6 @@ function count(keys: Iterable<string>): Map<string, number> {
   const m = new Map<string, number>();
   for (const k of keys) m.set(k, (m.get(k) ?? 0) + 1);
   return m;
-}
-
-/** Peak resident set of a process (VmHWM), MiB. */
-function maxRssMiB(pid: number): number {
-  const kb = Deno.readTextFileSync(`/proc/${pid}/status`).match(/^VmHWM:\s+(\d+) kB/m)![1];
-  return Number(kb) / 1024;
 }
 
 Deno.test({
@@ -163,7 +158,7 @@ Deno.test({
       dlq: dlq.length,
       duplicates,
       lost,
-      max_rss_mib: Math.round(maxRssMiB(agent.child.pid)),
+      max_rss_mib: Math.round(processMemoryBytes(agent.child.pid, "VmHWM") / 2 ** 20),
       recovery_s: Number(recoveryS.toFixed(1)),
     };
     console.log(

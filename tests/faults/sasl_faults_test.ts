@@ -5,6 +5,7 @@ import { makeExpiredCa, makeTlsMaterial } from "../../kafka/local/tls_material.t
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { kafkaTest, testKafka, uniquePrefix } from "../support/kafka.ts";
 import { startAgent, waitFor } from "../support/pipeline.ts";
+import { processMemoryBytes } from "../support/process_memory.ts";
 
 /**
  * SASL_SSL faults against a broker with SCRAM users and a CA of its own, as a managed service
@@ -156,8 +157,7 @@ Deno.test(
         for (const [where, text] of [["argv", cmdline], ["/stats", stats], ["/metrics", metrics]]) {
           assert.ok(!text.includes(revoked.password), `the password is in ${where}`);
         }
-        const rss = Deno.readTextFileSync(`/proc/${running.child.pid}/status`)
-          .match(/^VmHWM:\s+(\d+) kB/m)![1];
+        const rss = processMemoryBytes(running.child.pid, "VmHWM");
         const consumed = (await running.stats()).consumed;
         const deletedAt = performance.now();
         await kafka.deleteScramUser(revoked);
@@ -167,9 +167,7 @@ Deno.test(
         ]);
         const seconds = (performance.now() - deletedAt) / 1000;
         figures.push(
-          `revoked_user sent=1 consumed=${consumed} max_rss_mib=${
-            Math.round(Number(rss) / 1024)
-          } ` +
+          `revoked_user sent=1 consumed=${consumed} max_rss_mib=${Math.round(rss / 2 ** 20)} ` +
             `exit=${code} ${seconds.toFixed(1)}s after the deletion`,
         );
         const stderr = running.log.join("\n");

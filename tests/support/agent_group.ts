@@ -1,6 +1,6 @@
 import { ensureTopics, topicNames } from "../../kafka/topics.ts";
 import { testKafka, uniquePrefix } from "./kafka.ts";
-import { inputId, multiset, type ReadMessage, readTopic } from "./pipeline.ts";
+import { inputId, multiset, type ReadMessage, readTopic, waitFor } from "./pipeline.ts";
 
 /**
  * What the agent tests and the agent fault scenarios share: fresh topics, the output topics
@@ -34,6 +34,24 @@ export async function outputs(prefix: string, brokers?: string[]) {
     predictions: await readTopic(kafka, names.predictions),
     dlq: await readTopic(kafka, names.dlq),
   };
+}
+
+/**
+ * The outputs once they account for `sent` inputs. A read_committed reader stops short of a
+ * killed agent's open transaction until the broker has aborted it (exactly once).
+ */
+export async function outputsAccountingFor(prefix: string, sent: number, timeoutMs: number) {
+  let read = await outputs(prefix);
+  await waitFor("every open transaction ended", async () => {
+    read = await outputs(prefix);
+    return read.predictions.length + read.dlq.length >= sent;
+  }, timeoutMs);
+  return read;
+}
+
+/** Input ids the outputs account for fewer times than they were sent: what was lost. */
+export function lostIds(expected: Map<string, number>, got: Map<string, number>): string[] {
+  return [...expected].filter(([id, n]) => (got.get(id) ?? 0) < n).map(([id]) => id);
 }
 
 /** Input ids as a multiset vs. prediction keys plus the ids in DLQ'd original bytes. */
