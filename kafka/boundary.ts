@@ -43,7 +43,7 @@ export type {
 
 /**
  * A client for these connection settings on the chosen library. The library is loaded here, on
- * first use, so whatever it needs installed before it loads (kafkajs' speedups) is in place
+ * first use, so whatever it needs installed before it loads (kafkajs' patches) is in place
  * whatever the importer's module order.
  */
 export async function createKafkaClient(
@@ -53,7 +53,7 @@ export async function createKafkaClient(
   switch (kind) {
     case "kafkajs": {
       // Replaces kafkajs modules in the module cache, so it must run before kafkajs loads.
-      await import("./kafkajs_speedups.ts");
+      await import("./kafkajs_patches.ts");
       const { KafkajsClient } = await import("./kafkajs/kafkajs_client.ts");
       return new KafkajsClient(settings);
     }

@@ -69,7 +69,7 @@ Deno.test({
     // The predictions went out through the client under test (with kafkajs, its fixed produce
     // path), and the broker took them.
     const client = testClientKind() === "kafkajs"
-      ? '"kafkajs_speedups":true'
+      ? '"kafkajs_patches":true'
       : '"client":"platformatic"';
     assert.ok(agent.log.some((line) => line.includes(client)), `agent not on ${client}`);
     assert.equal(stats.dlq, dlq.length);

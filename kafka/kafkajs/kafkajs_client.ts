@@ -12,7 +12,7 @@ import type {
 import { DEFAULT_SEND_RETRY_MS } from "../boundary/output.ts";
 import type { InputBatch } from "../boundary/records.ts";
 import { type ConnectionSettings, withinConnectTimeout } from "../connection.ts";
-import { kafkajsSpeedupsInstalled } from "../kafkajs_speedups.ts";
+import { kafkajsPatchesInstalled } from "../kafkajs_patches.ts";
 import { retryWithin } from "../retry_within.ts";
 import { isTransient, kafkaConfig, REQUEST_RETRY, sendRetry } from "./config.ts";
 import { KafkajsAdmin } from "./kafkajs_admin.ts";
@@ -24,7 +24,7 @@ import { isRebalance } from "./rebalance.ts";
 
 /**
  * KafkaClient on kafkajs 2.2.4. Loaded only through createKafkaClient (kafka/boundary.ts), after
- * kafka/kafkajs_speedups.ts replaced the parts of kafkajs it patches.
+ * kafka/kafkajs_patches.ts replaced the parts of kafkajs it patches.
  */
 export class KafkajsClient implements KafkaClient {
   readonly kind = "kafkajs";
@@ -33,9 +33,13 @@ export class KafkajsClient implements KafkaClient {
   readonly #kafka: Kafka;
 
   constructor(settings: ConnectionSettings) {
+    if (!kafkajsPatchesInstalled) {
+      // Unpatched, a send retried after a leader change may drop records and still succeed.
+      throw new Error("kafkajs loaded before kafka/kafkajs_patches.ts could fix its produce path");
+    }
     this.#settings = settings;
     this.#kafka = new Kafka(kafkaConfig(settings));
-    this.details = { client: "kafkajs", kafkajs_speedups: kafkajsSpeedupsInstalled };
+    this.details = { client: "kafkajs", kafkajs_patches: true };
   }
 
   /**

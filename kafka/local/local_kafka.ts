@@ -52,6 +52,12 @@ export interface LocalKafka {
   quorumLeader(): Promise<number>;
   /** Per partition of a topic: the index of the node leading it, and the indexes in sync. */
   partitionReplicas(topic: string): Promise<{ partition: number; leader: number; isr: number[] }[]>;
+  /**
+   * Makes the node lead the partition, without a node going down: its replicas reordered with the
+   * node first (it must be one of them), then a preferred leader election. Clients learn of it
+   * only from a NOT_LEADER answer or their next metadata refresh.
+   */
+  moveLeader(topic: string, partition: number, index: number): Promise<void>;
   /** Starts a stopped node again on the same ports and data, and waits until it answers. */
   restartNode(index: number): Promise<void>;
   stop(): Promise<void>;
@@ -135,6 +141,23 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
         ...change,
       ]);
     };
+    const partitionReplicas = async (topic: string) => {
+      const up = brokers.filter((_, i) => children[i]);
+      const out = await runJava(libs, dir, "org.apache.kafka.tools.TopicCommand", [
+        "--bootstrap-server",
+        up.join(","),
+        "--describe",
+        "--topic",
+        topic,
+      ]);
+      // "Topic: t  Partition: 0  Leader: 2  Replicas: 2,3,1  Isr: 2,3,1 ..."; node ids are 1-based.
+      return [...out.matchAll(/Partition: (\d+)\s+Leader: (-?\d+)\s+Replicas: \S+\s+Isr: (\S*)/g)]
+        .map((m) => ({
+          partition: Number(m[1]),
+          leader: Number(m[2]) - 1,
+          isr: m[3].split(",").filter((x) => x !== "").map((x) => Number(x) - 1),
+        }));
+    };
     return {
       brokers,
       saslBrokers: opts.sasl ? ports.map((p) => `127.0.0.1:${p.sasl}`) : [],
@@ -168,22 +191,61 @@ export async function startLocalKafka(opts: LocalKafkaOptions = {}): Promise<Loc
         if (!leader) throw new Error(`no LeaderId in the quorum status: ${out}`);
         return Number(leader[1]) - 1;
       },
-      partitionReplicas: async (topic: string) => {
-        const up = brokers.filter((_, i) => children[i]);
-        const out = await runJava(libs, dir, "org.apache.kafka.tools.TopicCommand", [
+      partitionReplicas,
+      moveLeader: async (topic: string, partition: number, index: number) => {
+        const up = brokers.filter((_, i) => children[i]).join(",");
+        const described = await runJava(libs, dir, "org.apache.kafka.tools.TopicCommand", [
           "--bootstrap-server",
-          up.join(","),
+          up,
           "--describe",
           "--topic",
           topic,
         ]);
-        // "Topic: t  Partition: 0  Leader: 2  Replicas: 2,3,1  Isr: 2,3,1 ..."; node ids are 1-based.
-        return [...out.matchAll(/Partition: (\d+)\s+Leader: (-?\d+)\s+Replicas: \S+\s+Isr: (\S*)/g)]
-          .map((m) => ({
-            partition: Number(m[1]),
-            leader: Number(m[2]) - 1,
-            isr: m[3].split(",").filter((x) => x !== "").map((x) => Number(x) - 1),
-          }));
+        const row = new RegExp(`Partition: ${partition}\\s+Leader: -?\\d+\\s+Replicas: (\\S+)`)
+          .exec(described);
+        const replicas = row?.[1].split(",").map(Number) ?? [];
+        if (!replicas.includes(index + 1)) {
+          throw new Error(`node ${index} holds no replica of ${topic}-${partition}: ${described}`);
+        }
+        const plan = `${dir}/reassign-${crypto.randomUUID().slice(0, 8)}.json`;
+        await Deno.writeTextFile(
+          plan,
+          JSON.stringify({
+            version: 1,
+            partitions: [{
+              topic,
+              partition,
+              replicas: [index + 1, ...replicas.filter((r) => r !== index + 1)],
+            }],
+          }),
+        );
+        await runJava(libs, dir, "org.apache.kafka.tools.reassign.ReassignPartitionsCommand", [
+          "--bootstrap-server",
+          up,
+          "--reassignment-json-file",
+          plan,
+          "--execute",
+        ]);
+        await Deno.remove(plan);
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          await runJava(libs, dir, "org.apache.kafka.tools.LeaderElectionCommand", [
+            "--bootstrap-server",
+            up,
+            "--election-type",
+            "PREFERRED",
+            "--topic",
+            topic,
+            "--partition",
+            String(partition),
+          ]).catch(() => {});
+          const now = (await partitionReplicas(topic)).find((p) => p.partition === partition);
+          if (now?.leader === index) return;
+          if (Date.now() > deadline) {
+            throw new Error(`node ${index} did not become the leader of ${topic}-${partition}`);
+          }
+          await new Promise((r) => setTimeout(r, 500));
+        }
       },
       restartNode: async (i: number) => {
         if (children[i]) return;

@@ -81,8 +81,9 @@ export async function groupOffsets(
 export async function partitionProgress(
   prefix: string,
   group: string,
+  brokers?: string[],
 ): Promise<Map<number, { committed: number; end: number }>> {
-  const admin = await (await testKafka()).admin();
+  const admin = await (await testKafka(undefined, brokers)).admin();
   try {
     const topic = topicNames(prefix).transactions;
     const committed = await admin.committedOffsets(group, topic);

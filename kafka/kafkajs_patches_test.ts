@@ -1,4 +1,5 @@
-import { crc32c, groupMessagesPerPartition, kafkajsSpeedupsInstalled } from "./kafkajs_speedups.ts";
+import { crc32c, kafkajsPatchesInstalled } from "./kafkajs_patches.ts";
+import { createSendMessages, groupMessagesPerPartition } from "./kafkajs/send_messages.ts";
 import assert from "node:assert/strict";
 import { createRequire } from "node:module";
 import { Buffer } from "node:buffer";
@@ -16,15 +17,12 @@ const require = createRequire(import.meta.url);
 const Encoder = require("kafkajs/src/protocol/encoder.js");
 
 Deno.test("imported before kafkajs, the replacements are what kafkajs' producer loads", () => {
-  assert.equal(kafkajsSpeedupsInstalled, true);
-  assert.equal(
-    require("kafkajs/src/producer/groupMessagesPerPartition.js"),
-    groupMessagesPerPartition,
-  );
+  assert.equal(kafkajsPatchesInstalled, true);
+  assert.equal(require("kafkajs/src/producer/sendMessages.js"), createSendMessages);
   assert.equal(require("kafkajs/src/protocol/recordBatch/crc32C/index.js"), crc32c);
   // The `import "kafkajs"` above loaded its producer through this same module cache, after the
   // replacements: so that producer holds them.
-  assert.ok(require.cache[require.resolve("kafkajs/src/producer/sendMessages.js")]);
+  assert.ok(require.cache[require.resolve("kafkajs/src/producer/messageProducer.js")]);
 });
 
 Deno.test("the CRC-32C is the standard one and kafkajs' own, at every length and alignment", () => {

@@ -1,47 +1,27 @@
 import { createRequire } from "node:module";
-import type { Message, PartitionMetadata } from "kafkajs";
+import { createSendMessages } from "./kafkajs/send_messages.ts";
 
 /**
- * Three fixes to kafkajs 2.2.4's produce path, which a CPU profile of the agent found dominating
- * it once scoring got cheap. All write the same bytes and groups as kafkajs; only the work differs.
+ * Fixes to kafkajs 2.2.4's produce path: one for correctness, three for speed (which a CPU profile
+ * of the agent found dominating it once scoring got cheap). All write the same bytes and groups
+ * as kafkajs; only the work differs, and a retry no longer drops records.
  *
- * 1. A send's messages are grouped by partition with `[...current, message]` per message
- *    (src/producer/groupMessagesPerPartition.js): O(n²) array copies per send, 8% of the agent's
- *    CPU at 4096-row batches. The upstream fix (tulios/kafkajs#1576) is in no release.
- *    sendMessages keeps the function it required when it loaded, so the module cache entry is
- *    replaced before kafkajs loads: main.ts imports this module first.
+ * 1. A send retried after a leader change skipped the partitions that moved to a broker that had
+ *    already answered, and resolved: records lost (kafka/kafkajs/send_messages.ts says how). The
+ *    fixed send replaces src/producer/sendMessages.js in the module cache; it also groups a send's
+ *    messages by partition in linear time, where kafkajs copies `[...current, message]` per
+ *    message (O(n²), 8% of the agent's CPU at 4096-row batches; tulios/kafkajs#1576, unreleased).
  * 2. Each record batch's CRC-32C is computed a byte at a time; slicing by 8 bytes does the same
- *    in a third of the time. Replaced in the module cache like the grouping.
+ *    in a third of the time. Replaced in the module cache like the send.
  * 3. Every varint is written through a temporary JS array and `Buffer.from(array)`, and every
  *    varlong through BigInt-backed Long arithmetic: about five of each per record, over a quarter
  *    of the agent's CPU. The Encoder class is shared, so its prototype is patched.
+ *
+ * kafkajs' modules keep what they required when they loaded, so these are installed before
+ * kafkajs loads: kafka/boundary.ts imports this module before the kafkajs implementation.
  */
 const require = createRequire(import.meta.url);
 const KAFKAJS = "kafkajs/src/";
-
-type Partitioner = (args: {
-  topic: string;
-  partitionMetadata: PartitionMetadata[];
-  message: Message;
-}) => number;
-
-/** kafkajs' grouping (same partitioner calls, same order within a partition) in linear time. */
-export function groupMessagesPerPartition(
-  { topic, partitionMetadata, messages, partitioner }: {
-    topic: string;
-    partitionMetadata: PartitionMetadata[];
-    messages: Message[];
-    partitioner: Partitioner;
-  },
-): Record<number, Message[]> {
-  const grouped: Record<number, Message[]> = {};
-  if (partitionMetadata.length === 0) return grouped;
-  for (const message of messages) {
-    const partition = partitioner({ topic, partitionMetadata, message });
-    (grouped[partition] ??= []).push(message);
-  }
-  return grouped;
-}
 
 /** CRC-32C tables for slicing by 8: table k advances a byte through k more zero bytes. */
 const CRC_TABLES = (() => {
@@ -138,11 +118,11 @@ function patchEncoder(Encoder: KafkajsEncoderClass): void {
 function install(): boolean {
   try {
     // The modules that keep the replaced functions from the moment they load.
-    const capturing = ["producer/sendMessages.js", "protocol/recordBatch/v0/index.js"];
+    const capturing = ["producer/messageProducer.js", "protocol/recordBatch/v0/index.js"];
     if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
     patchEncoder(require(`${KAFKAJS}protocol/encoder.js`));
     const replacements: [string, unknown][] = [
-      ["producer/groupMessagesPerPartition.js", groupMessagesPerPartition],
+      ["producer/sendMessages.js", createSendMessages],
       ["protocol/recordBatch/crc32C/index.js", crc32c],
     ];
     for (const [file, replacement] of replacements) {
@@ -158,4 +138,4 @@ function install(): boolean {
 }
 
 /** False when kafkajs runs as shipped: it loaded before this module, or its files are bundled. */
-export const kafkajsSpeedupsInstalled: boolean = install();
+export const kafkajsPatchesInstalled: boolean = install();
