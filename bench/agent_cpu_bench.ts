@@ -168,7 +168,7 @@ try {
       console.log(
         `  round ${round} ${contestant.name.padEnd(6)}: ${
           cpu.fromStart.toFixed(2)
-        } CPU µs/msg from start, ${after}`,
+        } CPU µs/msg from start (${last.committed} messages), ${after}`,
       );
     }
     if (values.python) {

@@ -9,6 +9,8 @@ cutoff day dayOf(t - label delay). The engine's arithmetic is kept operation for
 
 import math
 
+import numpy as np
+
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
 CUSTOMER_WINDOW_DAYS = (1, 7, 30)
@@ -18,6 +20,7 @@ TERMINAL_SPAN = max(TERMINAL_WINDOW_DAYS)
 NIGHT_BEFORE_HOUR = 6
 MAX_DAY_COUNT = 0xFFFF
 MAX_DAY_CENTS = 0xFFFF_FFFF
+NO_TERMINAL = [0, 0, 0, 0, 0, 0]
 
 
 def js_round(x):
@@ -42,20 +45,25 @@ class FeatureEngine:
         # Labels by day, then terminal: [count, frauds]. Nothing is released: the consumer reads
         # every label before it scores, and a data set of months fits in memory.
         self.term_days = {}
-        # Terminal windows of one cutoff day, per terminal: rows mostly share their cutoff day.
+        self.term_index = {}
+        # The six terminal values of every terminal (by index) for one cutoff day: rows come in
+        # event-time order, so they are computed once per day of data.
         self.term_cutoff = None
-        self.term_windows = {}
+        self.term_windows = []
+        self.day_counts = {}
 
     def label_cutoff_day(self, event_time_ms):
         return (event_time_ms - self.label_delay_ms) // DAY_MS
 
     def apply_label(self, terminal_id, event_time_ms, fraud):
         day = math.floor(event_time_ms / DAY_MS)
+        self.term_index.setdefault(terminal_id, len(self.term_index))
         counts = self.term_days.setdefault(day, {}).setdefault(terminal_id, [0, 0])
         counts[0] += 1
         if fraud:
             counts[1] += 1
         self.term_cutoff = None
+        self.day_counts.clear()
 
     def process(self, tx):
         """Adds tx to its customer's state, then returns its 16 features."""
@@ -84,36 +92,48 @@ class FeatureEngine:
         hour = (tx.event_time_ms - day * DAY_MS) // HOUR_MS
         weekday = (day + 4) % 7  # 1970-01-01 was a Thursday
         out = [tx.amount, 1 if weekday in (0, 6) else 0, 1 if hour < NIGHT_BEFORE_HOUR else 0, hour]
-        # Days newest-30 .. newest are held; day - k is read for k = 0 .. 30.
+        # Bucket k of these is day - k; the ring holds days newest-30 .. newest, which are
+        # k = first .. first+30 (first is 0 in order, negative for a late transaction).
+        r = day % CUSTOMER_RING
+        counts = c.counts[r::-1] + c.counts[:r:-1]
+        cents_by_day = c.cents[r::-1] + c.cents[:r:-1]
         first = day - c.last // DAY_MS
-        for k in range(TERMINAL_SPAN + 1):
-            if first <= k < first + CUSTOMER_RING:
-                count += c.counts[(day - k) % CUSTOMER_RING]
-                cents += c.cents[(day - k) % CUSTOMER_RING]
-            if k in CUSTOMER_WINDOW_DAYS:
-                out.append(count)
-                out.append(cents / count / 100 if count > 0 else 0)
-        out.extend(self._terminal(tx.terminal_id, (tx.event_time_ms - self.label_delay_ms) // DAY_MS))
+        lo = max(first, 0)
+        for w in CUSTOMER_WINDOW_DAYS:
+            # Not below 0: a negative slice end would count from the ring's other end.
+            hi = max(min(w, first + CUSTOMER_RING - 1) + 1, 0)
+            n = count + sum(counts[lo:hi])
+            out.append(n)
+            out.append((cents + sum(cents_by_day[lo:hi])) / n / 100 if n > 0 else 0)
+        i = self.term_index.get(tx.terminal_id)
+        cutoff_day = (tx.event_time_ms - self.label_delay_ms) // DAY_MS
+        if cutoff_day != self.term_cutoff:
+            self._terminal_windows(cutoff_day)
+        out.extend(NO_TERMINAL if i is None else self.term_windows[i])
         return out
 
-    def _terminal(self, terminal_id, cutoff_day):
-        if cutoff_day != self.term_cutoff:
-            self.term_cutoff = cutoff_day
-            self.term_windows = {}
-        windows = self.term_windows.get(terminal_id)
-        if windows is None:
-            windows = []
-            count = fraud = 0
-            for k in range(1, TERMINAL_SPAN + 1):
-                counts = self.term_days.get(cutoff_day - k, {}).get(terminal_id)
-                if counts is not None:
-                    count += counts[0]
-                    fraud += counts[1]
-                if k in TERMINAL_WINDOW_DAYS:
-                    windows.append(count)
-                    windows.append(fraud / count if count > 0 else 0)
-            self.term_windows[terminal_id] = windows
-        return windows
+    def _terminal_windows(self, cutoff_day):
+        """Every terminal's six window values for rows of this cutoff day, at once with numpy;
+        counts are integers and each risk is one division, as in the engine."""
+        days = np.stack([self._day_counts(cutoff_day - k) for k in range(1, TERMINAL_SPAN + 1)])
+        columns = []
+        for w in TERMINAL_WINDOW_DAYS:
+            c, f = days[:w, 0].sum(axis=0), days[:w, 1].sum(axis=0)
+            columns.append(c.astype(np.float64))
+            columns.append(np.divide(f, c, out=np.zeros(len(c)), where=c > 0))
+        self.term_windows = np.column_stack(columns).tolist()
+        self.term_cutoff = cutoff_day
+
+    def _day_counts(self, day):
+        """A day's labels as two arrays by terminal index (counts, frauds), built once a day."""
+        arrays = self.day_counts.get(day)
+        if arrays is None:
+            arrays = np.zeros((2, len(self.term_index)), dtype=np.int64)
+            for terminal, (c, f) in self.term_days.get(day, {}).items():
+                arrays[0, self.term_index[terminal]] = c
+                arrays[1, self.term_index[terminal]] = f
+            self.day_counts[day] = arrays
+        return arrays
 
 
 class DuplicateWindow:

@@ -14,7 +14,41 @@ import {
   startAgent,
   waitFor,
 } from "../../tests/support/pipeline.ts";
+import { HOSTILE_KINDS, hostileMessage, validRow } from "../../tests/support/hostile_input.ts";
+import { Rng } from "../../producer/prng.ts";
+import { parseRow } from "../../transactions/parse_row.ts";
+import { RowState } from "../../transactions/row_fields.ts";
+import { newTransaction } from "../../transactions/transaction.ts";
 import { setupPythonConsumer, spawnPythonConsumer } from "./python_consumer.ts";
+
+/**
+ * Messages after the generated days, keyed by customer as the producer keys rows (a customer's
+ * rows in one partition, in order): every hostile kind but the 1 MB values (past the topic's
+ * message size), for customers of their own, and valid CSV and JSON rows of 2019, out of order,
+ * for 50 customers of the data set, the last 20 of them twice. Both wire formats, the reject
+ * reasons the kinds reach, the duplicate rule, the ring clearing of a jump of a year and the late
+ * and too-old rules are then compared too.
+ */
+function extraMessages(): { key: string; value: Uint8Array }[] {
+  const rng = new Rng(16, 0);
+  const tx = newTransaction();
+  const messages: { key: string; value: Uint8Array }[] = [];
+  for (const kind of HOSTILE_KINDS.filter((k) => k !== "megabyte")) {
+    for (let n = 0; n < 40; n++) {
+      const value = hostileMessage(rng, kind, 1e12 + messages.length, 100_000 + rng.below(1e5));
+      // One that parses (a "-0" customer is customer 0) goes where its customer's rows are.
+      const good = parseRow(value, 0, value.length, tx, new RowState()) === null;
+      messages.push({ key: good ? String(tx.customerId) : "hostile", value });
+    }
+  }
+  for (let n = 0; n < 200; n++) {
+    const customer = rng.below(50);
+    const value = new TextEncoder().encode(validRow(rng, 2e12 + n, customer, rng.below(2) === 1));
+    messages.push({ key: String(customer), value });
+  }
+  // Sent again: the same id of the same customer is a duplicate.
+  return [...messages, ...messages.slice(-20)];
+}
 
 /** A prediction's value without its last field, latency_ms: the only one that depends on timing. */
 function withoutLatency(value: string): string {
@@ -53,9 +87,18 @@ Deno.test({
       const admin = await (await testKafka()).admin();
       await ensureTopics(admin, topicNames(pythonOut), { partitions: 4, replicationFactor: 1 });
       await admin.close();
-      const sent = await produceFiles(prefix, await generateData(dir, AGENT_TEST_DATA));
+      const extra = extraMessages();
+      const sent = extra.length +
+        await produceFiles(prefix, await generateData(dir, AGENT_TEST_DATA));
+      const output = await (await testKafka()).output();
+      await output.send([{
+        topic: topicNames(prefix).transactions,
+        records: extra,
+      }]);
+      await output.close();
 
-      const agent = await startAgent(prefix, `${prefix}agent`);
+      // The 2019 rows wait for a label watermark that never comes: a second, not the default 10.
+      const agent = await startAgent(prefix, `${prefix}agent`, ["--label-wait", "1s"]);
       const python = spawnPythonConsumer({
         brokers,
         topicPrefix: prefix,
@@ -82,7 +125,9 @@ Deno.test({
       const ours = await outputs(prefix);
       const theirs = await outputs(pythonOut);
       assert(ours.predictions.length > 10_000, `only ${ours.predictions.length} predictions`);
-      assert(ours.dlq.length > 0, "the dirty data set gave no DLQ records");
+      const reasons = new Set(ours.dlq.map((m) => m.headers["fraudstream.reason"]!.toString()));
+      assert(reasons.size >= 10, `only DLQ reasons ${[...reasons]}`);
+      assert(reasons.has("duplicate_transaction_id"), `only DLQ reasons ${[...reasons]}`);
       assert.equal(theirs.predictions.length, ours.predictions.length);
       const expected = byKey(ours.predictions);
       const got = byKey(theirs.predictions);
