@@ -21,6 +21,7 @@ NIGHT_BEFORE_HOUR = 6
 MAX_DAY_COUNT = 0xFFFF
 MAX_DAY_CENTS = 0xFFFF_FFFF
 NO_TERMINAL = [0, 0, 0, 0, 0, 0]
+WINDOW_DAYS_KEPT = 8
 
 
 def js_round(x):
@@ -46,10 +47,9 @@ class FeatureEngine:
         # every label before it scores, and a data set of months fits in memory.
         self.term_days = {}
         self.term_index = {}
-        # The six terminal values of every terminal (by index) for one cutoff day: rows come in
-        # event-time order, so they are computed once per day of data.
-        self.term_cutoff = None
-        self.term_windows = []
+        # Per cutoff day, the six terminal values of every terminal (by index): a batch mixes
+        # partitions a few days apart, so the recent days are kept, not only the last one.
+        self.term_windows = {}
         self.day_counts = {}
 
     def label_cutoff_day(self, event_time_ms):
@@ -62,7 +62,7 @@ class FeatureEngine:
         counts[0] += 1
         if fraud:
             counts[1] += 1
-        self.term_cutoff = None
+        self.term_windows.clear()
         self.day_counts.clear()
 
     def process(self, tx):
@@ -107,9 +107,10 @@ class FeatureEngine:
             out.append((cents + sum(cents_by_day[lo:hi])) / n / 100 if n > 0 else 0)
         i = self.term_index.get(tx.terminal_id)
         cutoff_day = (tx.event_time_ms - self.label_delay_ms) // DAY_MS
-        if cutoff_day != self.term_cutoff:
-            self._terminal_windows(cutoff_day)
-        out.extend(NO_TERMINAL if i is None else self.term_windows[i])
+        windows = self.term_windows.get(cutoff_day)
+        if windows is None:
+            windows = self._terminal_windows(cutoff_day)
+        out.extend(NO_TERMINAL if i is None else windows[i])
         return out
 
     def _terminal_windows(self, cutoff_day):
@@ -121,8 +122,10 @@ class FeatureEngine:
             c, f = days[:w, 0].sum(axis=0), days[:w, 1].sum(axis=0)
             columns.append(c.astype(np.float64))
             columns.append(np.divide(f, c, out=np.zeros(len(c)), where=c > 0))
-        self.term_windows = np.column_stack(columns).tolist()
-        self.term_cutoff = cutoff_day
+        if len(self.term_windows) >= WINDOW_DAYS_KEPT:
+            self.term_windows.clear()
+        windows = self.term_windows[cutoff_day] = np.column_stack(columns).tolist()
+        return windows
 
     def _day_counts(self, day):
         """A day's labels as two arrays by terminal index (counts, frauds), built once a day."""

@@ -8,6 +8,7 @@ gives every row the same labels, hence the same features and the same labels_com
 
 import json
 import math
+import re
 import uuid
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
@@ -27,9 +28,22 @@ def _no_constants(name):
     raise ValueError(f"{name} is not JSON")
 
 
+# The labels encodeLabel writes (no leading zeros, up to 15 digits: exact integers), read without
+# a JSON object per record, as the agent's readCanonicalLabel does; anything else is decoded.
+CANONICAL = re.compile(
+    rb'\{"transaction_id":(?:0|[1-9]\d{0,14}),"customer_id":(?:0|[1-9]\d{0,14}),'
+    rb'"terminal_id":(0|[1-9]\d{0,14}),"event_time_ms":(-?(?:0|[1-9]\d{0,14})),'
+    rb'"fraud":([01]),"scenario":[0-3]\}'
+)
+
+
 def decode_label_message(value):
     """("label", (terminal, event time, fraud)), ("watermark", ms), or None: the validation of
     transactions/label_record.ts (decodeLabelMessage) over the same JSON."""
+    canonical = CANONICAL.fullmatch(value)
+    if canonical is not None:
+        terminal, event_time_ms, fraud = canonical.groups()
+        return ("label", (int(terminal), int(event_time_ms), int(fraud)))
     try:
         v = json.loads(value.decode("utf-8", errors="replace"), parse_constant=_no_constants)
     except ValueError:
