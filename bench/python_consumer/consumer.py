@@ -21,14 +21,12 @@ import numpy as np
 import onnxruntime as ort
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
-from features import DuplicateWindow, FeatureEngine
+from features import FEATURE_LIST, DuplicateWindow, FeatureEngine
 from labels import read_labels
 from records import PredictionEncoder, dlq_headers
 from rows import RowState, Transaction, parse_row
 
-REPO = Path(__file__).resolve().parents[2]
-FEATURE_LIST = REPO / "features" / "feature_list.json"
-DEFAULT_MODEL = REPO / "model" / "fraud-model.onnx"
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "model" / "fraud-model.onnx"
 # agent/scoring_loop.ts: a row is about 60 bytes; a longer message is not one.
 MAX_MESSAGE_BYTES = 4096
 DAY_MS = 86_400_000
@@ -52,7 +50,7 @@ def parse_args():
     return p.parse_args()
 
 
-def open_model(path, feature_list):
+def open_model(path):
     """The ONNX session as the agent opens it (one thread, sequential, all graph optimisations),
     refused when its feature list or label delay is not this build's (agent/onnx_model.ts)."""
     options = ort.SessionOptions()
@@ -65,30 +63,29 @@ def open_model(path, feature_list):
     except Exception as err:  # ORT raises several types; the user needs only the first line.
         fail(f"cannot load {path}: {str(err).splitlines()[0]}")
     meta = session.get_modelmeta().custom_metadata_map
-    if meta.get("fraudstream.feature_list_version") != feature_list["version"]:
-        fail(f"{path} was not trained on feature list {feature_list['version']}")
-    if json.loads(meta.get("fraudstream.features", "null")) != [f["name"] for f in feature_list["features"]]:
-        fail(f"{path}: its feature names differ from feature list {feature_list['version']}")
-    if float(meta.get("fraudstream.label_delay_ms", "nan")) != feature_list["labelDelayMsDefault"]:
+    if meta.get("fraudstream.feature_list_version") != FEATURE_LIST["version"]:
+        fail(f"{path} was not trained on feature list {FEATURE_LIST['version']}")
+    if json.loads(meta.get("fraudstream.features", "null")) != [f["name"] for f in FEATURE_LIST["features"]]:
+        fail(f"{path}: its feature names differ from feature list {FEATURE_LIST['version']}")
+    if float(meta.get("fraudstream.label_delay_ms", "nan")) != FEATURE_LIST["labelDelayMsDefault"]:
         fail(f"{path} was trained with another label delay than the agent's default")
     return session, meta
 
 
 def main():
     args = parse_args()
-    feature_list = json.loads(FEATURE_LIST.read_text())
-    session, meta = open_model(args.model, feature_list)
+    session, meta = open_model(args.model)
     encoder = PredictionEncoder(
         meta.get("fraudstream.model_name", "unnamed"),
         meta.get("fraudstream.model_version", "unversioned"),
         float(meta["fraudstream.threshold"]),
     )
-    width = feature_list["count"]
+    width = FEATURE_LIST["count"]
     transactions = f"{args.topic_prefix}transactions"
     out_prefix = args.topic_prefix if args.output_prefix is None else args.output_prefix
     predictions, dlq = f"{out_prefix}predictions", f"{out_prefix}transactions.dlq"
 
-    engine = FeatureEngine(feature_list["labelDelayMsDefault"])
+    engine = FeatureEngine(FEATURE_LIST["labelDelayMsDefault"])
     watermark = read_labels(args.brokers, f"{args.topic_prefix}labels", engine)
     duplicates = DuplicateWindow(args.dedup_window)
     row_state = RowState()
@@ -161,11 +158,12 @@ def main():
         if committed:
             # The last asynchronous commit may still be in flight: this one is waited for.
             consumer.commit(offsets=committed, asynchronous=False)
-    except KafkaException as err:
-        fail(str(err))
     finally:
         consumer.close()
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except KafkaException as err:
+        fail(str(err))

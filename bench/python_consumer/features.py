@@ -7,14 +7,18 @@ cutoff day dayOf(t - label delay). The engine's arithmetic is kept operation for
 (integer cents, one division for a mean) so the doubles, hence the float32 values, are equal.
 """
 
+import json
 import math
+from pathlib import Path
 
 import numpy as np
 
+# What the trainer reads too: generated from features/feature_list.ts (deno task features:list).
+FEATURE_LIST = json.loads((Path(__file__).resolve().parents[2] / "features" / "feature_list.json").read_text())
 DAY_MS = 86_400_000
 HOUR_MS = 3_600_000
-CUSTOMER_WINDOW_DAYS = (1, 7, 30)
-TERMINAL_WINDOW_DAYS = (1, 7, 30)
+CUSTOMER_WINDOW_DAYS = tuple(FEATURE_LIST["customerWindowDays"])
+TERMINAL_WINDOW_DAYS = tuple(FEATURE_LIST["terminalWindowDays"])
 CUSTOMER_RING = max(CUSTOMER_WINDOW_DAYS) + 1
 TERMINAL_SPAN = max(TERMINAL_WINDOW_DAYS)
 NIGHT_BEFORE_HOUR = 6
