@@ -11,7 +11,7 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
   "agent-cpu": {
     file: "./agent_cpu_bench.ts",
     summary:
-      "--other DIR: this checkout's agent against another checkout's, alternated on one topic (CPU µs per message)",
+      "--other DIR and/or --python: this checkout's agent against another checkout's and/or the Python baseline consumer (bench/python_consumer), alternated on one topic (CPU µs per message, ratio to Python)",
   },
   "kill-gap": {
     file: "./kill_gap_bench.ts",
