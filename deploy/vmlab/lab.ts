@@ -24,6 +24,8 @@ export interface LabOptions {
 }
 
 export interface Lab {
+  /** The lab's name: its netns, links and cgroups are PREFIX-NAME. */
+  prefix: string;
   /** Agent VM names (vm1 ...) and their addresses, in order. */
   vms: string[];
   ips: Record<string, string>;
@@ -86,6 +88,7 @@ export async function startLab(o: LabOptions, signal?: AbortSignal): Promise<Lab
   const ipList = env.VMLAB_VM_IPS ? env.VMLAB_VM_IPS.split(" ") : [];
   const sshConfig = env.VMLAB_SSH_CONFIG;
   return {
+    prefix,
     vms,
     ips: Object.fromEntries(vms.map((vm, i) => [vm, ipList[i]])),
     brokers: env.VMLAB_BROKERS ?? "",

@@ -4,6 +4,7 @@ import { ROOT } from "../compile.ts";
 import { type Lab, startLab, waitAgentsReady } from "./lab.ts";
 import { releaseForVms } from "./release_for_vms.ts";
 import { type VmRun, writeVmCapacityReport } from "./vm_capacity_report.ts";
+import { type CpuSample, cpuUse, sampleCpu } from "./vm_cpu.ts";
 
 /**
  * `deno task capacity:vms` (as root): `fraudstream capacity --agents` against agents confined to
@@ -93,8 +94,16 @@ async function run(cmd: string, args: string[], what: string): Promise<string> {
   return new TextDecoder().decode(res.stdout);
 }
 
-/** `fraudstream capacity --agents` from the host, its progress lines passed through. */
-async function capacity(lab: Lab, urls: string[], dir: string, o: Options): Promise<void> {
+/**
+ * `fraudstream capacity --agents` from the host, its progress lines passed through; returns the
+ * CPU samples of the VMs, the driver and the machine taken while it ran.
+ */
+async function capacity(
+  lab: Lab,
+  urls: string[],
+  dir: string,
+  o: Options,
+): Promise<CpuSample[]> {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -113,6 +122,7 @@ async function capacity(lab: Lab, urls: string[], dir: string, o: Options): Prom
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  const cpu = sampleCpu(lab.prefix, [...lab.vms, "broker"], child.pid);
   const lines: string[] = [];
   for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) {
     for (const line of chunk.split("\n").filter((l) => l.trim())) {
@@ -121,6 +131,7 @@ async function capacity(lab: Lab, urls: string[], dir: string, o: Options): Prom
     }
   }
   const status = await child.status;
+  const samples = cpu.stop();
   // Exit 1 with a report means no bounded step was found; the report still says why.
   const written = await Deno.stat(`${dir}/report.json`).then(() => true, () => false);
   if (!written) {
@@ -128,6 +139,35 @@ async function capacity(lab: Lab, urls: string[], dir: string, o: Options): Prom
       `capacity exited ${status.code} without a report: ${lines.at(-1) ?? "no output"}`,
     );
   }
+  return samples;
+}
+
+/**
+ * CPU use during the step sent at the highest rate: whether the agent VMs were held at their
+ * quota there (then the agents set the limit) or the broker, driver or machine ran out first.
+ */
+function topStepCpu(
+  samples: CpuSample[],
+  startedAt: string,
+  steps: { inputRate: number; fromT: number; toT: number }[],
+  vms: string[],
+): VmRun["topStepCpu"] {
+  const top = [...steps].sort((a, b) => b.inputRate - a.inputRate)[0];
+  if (!top) return null;
+  const t0 = Date.parse(startedAt);
+  const use = cpuUse(samples, t0 + top.fromT * 1000, t0 + top.toT * 1000);
+  if (!use) return null;
+  const mean = (f: (v: { cores: number; throttled: number }) => number) =>
+    vms.reduce((sum, vm) => sum + f(use.vms[vm]), 0) / vms.length;
+  return {
+    inputRate: top.inputRate,
+    agentVmCores: mean((v) => v.cores),
+    agentVmThrottled: mean((v) => v.throttled),
+    brokerVmCores: use.vms.broker.cores,
+    driverCores: use.driverCores,
+    machineCores: use.machineCores,
+    machineSize: use.machineSize,
+  };
 }
 
 async function measure(
@@ -174,7 +214,7 @@ async function measure(
     await waitAgentsReady(urls);
     progress(`${label}: agents ready, measuring`);
     const started = performance.now();
-    await capacity(lab, urls, dir, o);
+    const samples = await capacity(lab, urls, dir, o);
     const report = JSON.parse(await Deno.readTextFile(`${dir}/report.json`));
     const m = report.measurements[0];
     const result: VmRun = {
@@ -186,6 +226,7 @@ async function measure(
       status: m?.knee.status ?? "none",
       drain: m?.drain?.rate ?? null,
       driverLimited: m?.driverLimited ?? false,
+      topStepCpu: topStepCpu(samples, report.started_at, m?.steps ?? [], lab.vms),
       seconds: Math.round((performance.now() - started) / 1000),
       report: `runs/vms${vms}-vcpu${vcpu}/report.md`,
     };

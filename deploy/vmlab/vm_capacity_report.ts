@@ -15,6 +15,19 @@ export interface VmRun {
   status: string;
   drain: number | null;
   driverLimited: boolean;
+  /**
+   * CPU during the step sent at the highest rate, in cores: each agent VM's use (mean) and the
+   * share of its quota periods that were throttled, the broker VM, the load driver, the machine.
+   */
+  topStepCpu: {
+    inputRate: number;
+    agentVmCores: number;
+    agentVmThrottled: number;
+    brokerVmCores: number;
+    driverCores: number;
+    machineCores: number;
+    machineSize: number;
+  } | null;
   seconds: number;
   /** The run's own report, relative to the output directory. */
   report: string;
@@ -62,6 +75,16 @@ function rate(v: number | null): string {
   return v === null ? "-" : Math.round(v).toLocaleString("en-US");
 }
 
+function cpuCell(r: VmRun): string {
+  const c = r.topStepCpu;
+  if (!c) return "-";
+  const f = (v: number) => v.toFixed(2);
+  return `at ${rate(c.inputRate)} tx/s: ${f(c.agentVmCores)} (${
+    Math.round(100 * c.agentVmThrottled)
+  }%) / ` +
+    `${f(c.brokerVmCores)} / ${f(c.driverCores)} / ${f(c.machineCores)} of ${c.machineSize}`;
+}
+
 /** The knee as measured: a lower bound ("≥") when no growing step bounded it from above. */
 function knee(r: VmRun): string {
   return r.knee === null ? "-" : `${r.status === "found" ? "" : "≥ "}${rate(r.knee)}`;
@@ -97,13 +120,17 @@ export async function writeVmCapacityReport(
     "",
     "## Knee per agent by VM size",
     "",
-    "| vCPU | knee tx/s | lag grew at tx/s | drain tx/s | status | run |",
-    "| ---: | ---: | ---: | ---: | --- | --- |",
+    "| vCPU | knee tx/s | lag grew at tx/s | drain tx/s | status | top step: agent VM cores (throttled) / broker VM / driver / machine | run |",
+    "| ---: | ---: | ---: | ---: | --- | --- | --- |",
     ...knees.map((r) =>
       `| ${r.vcpu} | ${knee(r)} | ${rate(r.grewAt)} | ${rate(r.drain)} | ${r.status}${
         r.driverLimited ? " (driver-limited)" : ""
-      } | [report](${r.report}) |`
+      } | ${cpuCell(r)} | [report](${r.report}) |`
     ),
+    "",
+    "Top step: CPU during the step sent at the highest rate, in cores. An agent VM throttled in " +
+    "most quota periods was held at its vCPUs there; one that was not had CPU to spare, and the " +
+    "broker, the driver or the machine (all its cores busy) set the rate instead.",
     "",
     "![knee per vCPU](knee_vs_vcpu.svg)",
     "",

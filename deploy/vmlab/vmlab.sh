@@ -87,6 +87,8 @@ require_host() {
   done
   [[ -f /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]] ||
     die 1 "needs the cgroup v1 cpu controller with CFS quota at /sys/fs/cgroup/cpu (a VM's vCPUs)"
+  [[ -f /sys/fs/cgroup/cpuacct/cpuacct.usage ]] ||
+    die 1 "needs the cgroup v1 cpuacct controller at /sys/fs/cgroup/cpuacct (a VM's CPU use)"
   [[ -f $(memcg_parent)/memory.limit_in_bytes ]] ||
     die 1 "needs the cgroup v1 memory controller at /sys/fs/cgroup/memory (a VM's memory)"
   [[ -d /sys/fs/cgroup/unified && -d /sys/fs/cgroup/systemd ]] ||
@@ -140,6 +142,8 @@ ssh_vm() { ssh -F "$STATE/ssh_config" "$@"; }
 
 cgroup_dirs() { # every cgroup directory of VM $1, one per line
   echo "/sys/fs/cgroup/cpu/$PREFIX-$1"
+  # cpuacct counts the CPU the VM used (a capacity run reads it); the same group where co-mounted.
+  echo "/sys/fs/cgroup/cpuacct/$PREFIX-$1"
   echo "$(cat "$STATE/vms/$1/memcg" 2>/dev/null || echo "$(memcg_parent)/$PREFIX-$1")"
   echo "/sys/fs/cgroup/unified/$PREFIX-$1"
   echo "/sys/fs/cgroup/systemd/$PREFIX-$1"
@@ -469,8 +473,8 @@ cmd_down() { # everything the lab made, by its record and by name, so a crashed 
   fi
   local groups=()
   mapfile -t groups < <(
-    find /sys/fs/cgroup/cpu /sys/fs/cgroup/unified /sys/fs/cgroup/systemd -maxdepth 1 \
-      -type d -name "$PREFIX-*" 2>/dev/null
+    find -H /sys/fs/cgroup/cpu /sys/fs/cgroup/cpuacct /sys/fs/cgroup/unified /sys/fs/cgroup/systemd \
+      -maxdepth 1 -type d -name "$PREFIX-*" 2>/dev/null | sort -u
     find /sys/fs/cgroup/memory -maxdepth 5 -type d -name "$PREFIX-*" 2>/dev/null
   )
   for cg in "${groups[@]}"; do kill_cgroup_procs "$cg" || failed+=("processes in $cg"); done

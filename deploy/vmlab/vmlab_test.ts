@@ -103,6 +103,7 @@ function run(vms: number, vcpu: number, knee: number | null, status = "found"): 
     status,
     drain: null,
     driverLimited: false,
+    topStepCpu: null,
     seconds: 1,
     report: "r.md",
   };
