@@ -79,6 +79,7 @@ Deno.test("the agent's /metrics parses cleanly, with histograms, quality and pro
   assert.equal(family(families, "process_cpu_seconds").type, "counter");
   assert.equal(family(families, "process_resident_memory_bytes").type, "gauge");
   assert.equal(family(families, "process_start_time_seconds").type, "gauge");
+  assert.equal(family(families, "nodejs_heap_size_used_bytes").type, "gauge");
 });
 
 Deno.test("the producer's /metrics parses cleanly", async () => {

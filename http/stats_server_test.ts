@@ -63,6 +63,9 @@ Deno.test("/metrics is the source's exposition followed by the process metrics",
   );
   const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
   assert.ok(value("process_resident_memory_bytes") > 1_000_000, "a Deno process holds > 1 MB");
+  const heapUsed = value("nodejs_heap_size_used_bytes");
+  assert.ok(heapUsed > 0 && heapUsed <= value("nodejs_heap_size_total_bytes"), `${heapUsed}`);
+  assert.ok(value("nodejs_external_memory_bytes") >= 0);
   const started = value("process_start_time_seconds");
   assert.ok(started <= Date.now() / 1000 && started > Date.now() / 1000 - 3600, `${started}`);
   if (Deno.build.os === "linux") assert.ok(value("process_cpu_seconds_total") > 0);

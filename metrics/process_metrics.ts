@@ -35,11 +35,27 @@ export function addProcessMetrics(p: PrometheusText): PrometheusText {
       readProcStat("self").cpuSeconds,
     );
   }
+  const memory = Deno.memoryUsage();
+  p.sample("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", memory.rss);
+  // prom-client's names for the JavaScript heap: with RSS they tell a growing live set from
+  // memory held outside it (buffers, ONNX Runtime, the allocator).
   p.sample(
-    "process_resident_memory_bytes",
+    "nodejs_heap_size_used_bytes",
     "gauge",
-    "Resident memory size in bytes.",
-    Deno.memoryUsage().rss,
+    "Process heap size used from Node.js in bytes.",
+    memory.heapUsed,
+  );
+  p.sample(
+    "nodejs_heap_size_total_bytes",
+    "gauge",
+    "Process heap size from Node.js in bytes.",
+    memory.heapTotal,
+  );
+  p.sample(
+    "nodejs_external_memory_bytes",
+    "gauge",
+    "Node.js external memory size in bytes.",
+    memory.external,
   );
   p.sample(
     "process_start_time_seconds",

@@ -100,10 +100,17 @@ Deno.test({
     const overloadFiles = await generate("overload", 1, Math.ceil(rows / 40_000) + 1);
     let peakRss = 0;
     let peakLag = 0;
+    // The agent's own view of its memory at the sample where RSS peaked: JavaScript heap in use,
+    // and memory outside it that V8 accounts for (buffers).
+    let atPeak = { heapUsed: 0, heapTotal: 0, external: 0 };
     let sampling = true;
     const sampler = (async () => {
       while (sampling && !exited) {
-        peakRss = Math.max(peakRss, processMemoryBytes(agent!.child.pid, "VmRSS"));
+        const rss = processMemoryBytes(agent!.child.pid, "VmRSS");
+        if (rss > peakRss) {
+          peakRss = rss;
+          atPeak = await memoryMetrics(agent!).catch(() => atPeak);
+        }
         const progress = await partitionProgress(prefix, group);
         peakLag = Math.max(
           peakLag,
@@ -165,7 +172,9 @@ Deno.test({
       `overload: drain rate at ${CPU_QUOTA} CPU ${drainRate.toFixed(0)} tx/s, input ${rate} tx/s ` +
         `for ${OVERLOAD_SECONDS} s, sent ${sent}, predictions ${predictions.length}, DLQ ${dlq.length}, ` +
         `duplicates ${duplicates}, lost ${lost}, assignments ${assignments}, peak lag ${peakLag}, ` +
-        `max RSS ${(peakRss / 2 ** 20).toFixed(0)} MiB, backlog drained ` +
+        `max RSS ${mib(peakRss)} MiB (heap used ${mib(atPeak.heapUsed)} of ` +
+        `${mib(atPeak.heapTotal)} MiB, external ` +
+        `${mib(atPeak.external)} MiB), backlog drained ` +
         `${drainedS.toFixed(0)} s after the quota was lifted, calm p99 ${p99} ms`,
     );
     assert.ok(peakRss < RSS_BOUND, `max RSS ${peakRss} bytes`);
@@ -186,6 +195,18 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+
+async function memoryMetrics(agent: AgentProcess) {
+  const text = await (await fetch(`${agent.url}/metrics`)).text();
+  const value = (name: string) => Number(text.match(new RegExp(`^${name} (\\S+)$`, "m"))?.[1]);
+  return {
+    heapUsed: value("nodejs_heap_size_used_bytes"),
+    heapTotal: value("nodejs_heap_size_total_bytes"),
+    external: value("nodejs_external_memory_bytes"),
+  };
+}
 
 async function scoredAt(agent: AgentProcess): Promise<{ scored: number; t: number }> {
   return { scored: (await agent.stats()).scored, t: performance.now() };
