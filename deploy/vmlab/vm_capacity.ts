@@ -143,27 +143,33 @@ async function capacity(
 }
 
 /**
- * CPU use during the step sent at the highest rate: whether the agent VMs were held at their
- * quota there (then the agents set the limit) or the broker, driver or machine ran out first.
+ * CPU use during the step that limits the knee: the lowest step above it whose lag grew, else
+ * (no knee found) the step sent at the highest rate. Whether the agent VMs were held at their
+ * quota there says whether the knee is the agent's or the broker's, driver's or machine's.
  */
-function topStepCpu(
+function limitCpu(
   samples: CpuSample[],
   startedAt: string,
-  steps: { inputRate: number; fromT: number; toT: number }[],
+  steps: { inputRate: number; bounded: boolean; fromT: number; toT: number }[],
+  knee: number | null,
   vms: string[],
-): VmRun["topStepCpu"] {
-  const top = [...steps].sort((a, b) => b.inputRate - a.inputRate)[0];
-  if (!top) return null;
+): VmRun["limitCpu"] {
+  const above = steps.filter((s) => !s.bounded && s.inputRate > (knee ?? -1))
+    .sort((a, b) => a.inputRate - b.inputRate);
+  const step = above[0] ?? [...steps].sort((a, b) => b.inputRate - a.inputRate)[0];
+  if (!step) return null;
   const t0 = Date.parse(startedAt);
-  const use = cpuUse(samples, t0 + top.fromT * 1000, t0 + top.toT * 1000);
+  const use = cpuUse(samples, t0 + step.fromT * 1000, t0 + step.toT * 1000);
   if (!use) return null;
   const mean = (f: (v: { cores: number; throttled: number }) => number) =>
     vms.reduce((sum, vm) => sum + f(use.vms[vm]), 0) / vms.length;
   return {
-    inputRate: top.inputRate,
+    inputRate: step.inputRate,
+    grew: !step.bounded,
     agentVmCores: mean((v) => v.cores),
     agentVmThrottled: mean((v) => v.throttled),
     brokerVmCores: use.vms.broker.cores,
+    brokerVmThrottled: use.vms.broker.throttled,
     driverCores: use.driverCores,
     machineCores: use.machineCores,
     machineSize: use.machineSize,
@@ -226,7 +232,13 @@ async function measure(
       status: m?.knee.status ?? "none",
       drain: m?.drain?.rate ?? null,
       driverLimited: m?.driverLimited ?? false,
-      topStepCpu: topStepCpu(samples, report.started_at, m?.steps ?? [], lab.vms),
+      limitCpu: limitCpu(
+        samples,
+        report.started_at,
+        m?.steps ?? [],
+        m?.knee.rate ?? null,
+        lab.vms,
+      ),
       seconds: Math.round((performance.now() - started) / 1000),
       report: `runs/vms${vms}-vcpu${vcpu}/report.md`,
     };

@@ -16,14 +16,17 @@ export interface VmRun {
   drain: number | null;
   driverLimited: boolean;
   /**
-   * CPU during the step sent at the highest rate, in cores: each agent VM's use (mean) and the
-   * share of its quota periods that were throttled, the broker VM, the load driver, the machine.
+   * CPU during the step that limits the knee (the lowest growing one above it, else the highest
+   * sent), in cores: each agent VM's use (mean) and the share of its quota periods that were
+   * throttled, the broker VM likewise, the load driver, the machine.
    */
-  topStepCpu: {
+  limitCpu: {
     inputRate: number;
+    grew: boolean;
     agentVmCores: number;
     agentVmThrottled: number;
     brokerVmCores: number;
+    brokerVmThrottled: number;
     driverCores: number;
     machineCores: number;
     machineSize: number;
@@ -75,19 +78,42 @@ function rate(v: number | null): string {
   return v === null ? "-" : Math.round(v).toLocaleString("en-US");
 }
 
-function cpuCell(r: VmRun): string {
-  const c = r.topStepCpu;
-  if (!c) return "-";
-  const f = (v: number) => v.toFixed(2);
-  return `at ${rate(c.inputRate)} tx/s: ${f(c.agentVmCores)} (${
-    Math.round(100 * c.agentVmThrottled)
-  }%) / ` +
-    `${f(c.brokerVmCores)} / ${f(c.driverCores)} / ${f(c.machineCores)} of ${c.machineSize}`;
+/** Throttled in at least this share of its quota periods: the VM was held at its vCPUs. */
+const HELD = 0.5;
+/** Busy cores at least this share of the machine's: nothing was left for anyone. */
+const FULL = 0.95;
+
+/**
+ * What set the limit: the agent VMs held at their quota, else the broker VM held at its, else a
+ * machine with every core busy, else the load driver (one JavaScript thread); null unmeasured.
+ */
+export function limitedBy(r: VmRun): "agent" | "broker" | "machine" | "driver" | null {
+  const c = r.limitCpu;
+  if (!c) return null;
+  if (c.agentVmThrottled >= HELD) return "agent";
+  if (c.brokerVmThrottled >= HELD) return "broker";
+  if (c.machineCores >= FULL * c.machineSize) return "machine";
+  return "driver";
 }
 
-/** The knee as measured: a lower bound ("≥") when no growing step bounded it from above. */
+function cpuCell(r: VmRun): string {
+  const c = r.limitCpu;
+  if (!c) return "-";
+  const f = (v: number) => v.toFixed(2);
+  const pct = (v: number) => `${Math.round(100 * v)}%`;
+  return `${limitedBy(r)}: at ${rate(c.inputRate)} tx/s ${f(c.agentVmCores)} ` +
+    `(${pct(c.agentVmThrottled)}) / ${f(c.brokerVmCores)} (${pct(c.brokerVmThrottled)}) / ` +
+    `${f(c.driverCores)} / ${f(c.machineCores)} of ${c.machineSize}`;
+}
+
+/**
+ * The knee as measured: a lower bound ("≥") when no growing step bounded it from above, or when
+ * the step that did was limited by something other than the agent VMs' CPU.
+ */
 function knee(r: VmRun): string {
-  return r.knee === null ? "-" : `${r.status === "found" ? "" : "≥ "}${rate(r.knee)}`;
+  if (r.knee === null) return "-";
+  const own = r.status === "found" && (r.limitCpu === null || limitedBy(r) === "agent");
+  return `${own ? "" : "≥ "}${rate(r.knee)}`;
 }
 
 export async function writeVmCapacityReport(
@@ -120,7 +146,7 @@ export async function writeVmCapacityReport(
     "",
     "## Knee per agent by VM size",
     "",
-    "| vCPU | knee tx/s | lag grew at tx/s | drain tx/s | status | top step: agent VM cores (throttled) / broker VM / driver / machine | run |",
+    "| vCPU | knee tx/s | lag grew at tx/s | drain tx/s | status | limit: at the limiting step, cores (throttled) of agent VM / broker VM / driver / machine | run |",
     "| ---: | ---: | ---: | ---: | --- | --- | --- |",
     ...knees.map((r) =>
       `| ${r.vcpu} | ${knee(r)} | ${rate(r.grewAt)} | ${rate(r.drain)} | ${r.status}${
@@ -128,9 +154,10 @@ export async function writeVmCapacityReport(
       } | ${cpuCell(r)} | [report](${r.report}) |`
     ),
     "",
-    "Top step: CPU during the step sent at the highest rate, in cores. An agent VM throttled in " +
-    "most quota periods was held at its vCPUs there; one that was not had CPU to spare, and the " +
-    "broker, the driver or the machine (all its cores busy) set the rate instead.",
+    "Limit: CPU during the lowest step above the knee whose lag grew (else the highest sent). " +
+    "Agent VMs throttled in most quota periods were held at their vCPUs: the knee is theirs. " +
+    "Otherwise they had CPU to spare and the broker VM (throttled), the machine (every core " +
+    "busy) or the load driver set the rate, and the agents' knee is only at least the one shown.",
     "",
     "![knee per vCPU](knee_vs_vcpu.svg)",
     "",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseLabEnv } from "./lab.ts";
-import { sizing, smallestAlone, type VmRun } from "./vm_capacity_report.ts";
+import { limitedBy, sizing, smallestAlone, type VmRun } from "./vm_capacity_report.ts";
 
 /**
  * vmlab's refusals and the pure parts of the VM tools. Nothing here starts a VM (that is
@@ -103,7 +103,7 @@ function run(vms: number, vcpu: number, knee: number | null, status = "found"): 
     status,
     drain: null,
     driverLimited: false,
-    topStepCpu: null,
+    limitCpu: null,
     seconds: 1,
     report: "r.md",
   };
@@ -119,4 +119,26 @@ Deno.test("fleet size per VM size: 70% of the knee plus one spare; the smallest 
   assert.deepEqual(sized[1].sizes.map((f) => f.agents), [2, 2]);
   assert.equal(smallestAlone(runs, 400)?.vcpu, 0.5);
   assert.equal(smallestAlone(runs, 800), null);
+});
+
+Deno.test("a knee is the agents' only where their VMs were held at their quota", () => {
+  const cpu = (agentThrottled: number, brokerThrottled: number, machine: number) => ({
+    ...run(1, 1, 17_000),
+    limitCpu: {
+      inputRate: 34_000,
+      grew: true,
+      agentVmCores: 0.5,
+      agentVmThrottled: agentThrottled,
+      brokerVmCores: 0.2,
+      brokerVmThrottled: brokerThrottled,
+      driverCores: 0.5,
+      machineCores: machine,
+      machineSize: 2,
+    },
+  });
+  assert.equal(limitedBy(cpu(0.9, 0, 1.98)), "agent");
+  assert.equal(limitedBy(cpu(0, 0.7, 1.5)), "broker");
+  assert.equal(limitedBy(cpu(0, 0, 1.98)), "machine");
+  assert.equal(limitedBy(cpu(0, 0, 1.2)), "driver");
+  assert.equal(limitedBy(run(1, 1, 17_000)), null);
 });
