@@ -1,0 +1,274 @@
+import { Buffer } from "node:buffer";
+import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./varint.ts";
+
+/**
+ * kafkajs 2.2.4's record (protocol/recordBatch/record/v0) encoder and decoder for the records the
+ * agent sends and reads, installed by kafka/kafkajs_patches.ts. The bytes and decoded fields are
+ * kafkajs' own; the work per record is not:
+ *
+ * - kafkajs encodes each record into an Encoder of its own (a zero-filled 512-byte Buffer), which
+ *   the record batch then copies out through a sliced Buffer: two Buffers, a copy and 512 bytes of
+ *   garbage per record, a fifth of the agent's CPU with the collector. Here a record is a small
+ *   object that the batch writes in place, all of a batch's records into one reserved range.
+ * - kafkajs decodes each record's timestamp and offset through Long (parsing the batch's first
+ *   timestamp and offset from decimal strings, per record) and folds its headers with a spread per
+ *   header. Here safe integers are added as numbers, and an empty header list is one object.
+ *
+ * Anything else (string keys or values, headers, deltas past 32 bits, timestamps past 2^53) goes
+ * through kafkajs' own code.
+ */
+
+/** kafkajs' protocol Encoder, as far as these functions use it. */
+export interface KafkajsEncoder {
+  buf: Buffer;
+  offset: number;
+  readonly buffer: Buffer;
+  ensureAvailable(length: number): void;
+  writeBufferInternal(buffer: Buffer): void;
+}
+
+/** kafkajs' protocol Decoder, as far as these functions use it. */
+export interface KafkajsDecoder {
+  buffer: Buffer;
+  offset: number;
+  readInt8(): number;
+  readVarInt(): number;
+  readVarLong(): unknown;
+  readVarIntBytes(): Buffer | null;
+}
+
+/** What kafkajs' produce request hands its Record encoder, per message. */
+export interface RecordFields {
+  offsetDelta?: number;
+  timestampDelta?: number;
+  key?: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: Record<string, unknown>;
+}
+
+/** An encoded record: kafkajs' Encoder, or this module's RecordBytes. */
+export type RecordEncoding = RecordBytes | KafkajsEncoder;
+
+/**
+ * A record with Buffer (or null) key and value, no headers and 32-bit deltas, not yet written:
+ * `writeRecords` puts its bytes into the batch's encoder directly.
+ */
+export class RecordBytes {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly offsetDelta: number;
+  readonly timestampDelta: number;
+  /** Length of the record after its length varint. */
+  readonly bodySize: number;
+  /** Bytes the record takes in the batch, its length varint included. */
+  readonly size: number;
+
+  constructor(
+    key: Buffer | null,
+    value: Buffer | null,
+    offsetDelta: number,
+    timestampDelta: number,
+  ) {
+    this.key = key;
+    this.value = value;
+    this.offsetDelta = offsetDelta;
+    this.timestampDelta = timestampDelta;
+    // Attributes (1 byte) and the empty header list (varint 0, 1 byte).
+    this.bodySize = 2 + varIntSize(timestampDelta) + varIntSize(offsetDelta) + bytesSize(key) +
+      bytesSize(value);
+    this.size = varIntSize(this.bodySize) + this.bodySize;
+  }
+
+  /** Writes the record at buf[at..at + size); returns at + size. */
+  writeAt(buf: Uint8Array, at: number): number {
+    at = putVarInt(buf, at, this.bodySize);
+    buf[at++] = 0;
+    // A varlong whose zigzag form fits 32 bits has a varint's bytes.
+    at = putVarInt(buf, at, this.timestampDelta);
+    at = putVarInt(buf, at, this.offsetDelta);
+    at = putBytes(buf, at, this.key);
+    at = putBytes(buf, at, this.value);
+    buf[at++] = 0;
+    return at;
+  }
+}
+
+/**
+ * The replacement for kafkajs' Record encoder (record/v0/index.js), given kafkajs' own for the
+ * records outside the fast path.
+ */
+export function createRecordEncoder(
+  kafkajsRecord: (fields: RecordFields) => RecordEncoding,
+): (fields: RecordFields) => RecordEncoding {
+  return (fields) => {
+    const key = fields.key ?? null;
+    const value = fields.value;
+    const offsetDelta = fields.offsetDelta ?? 0;
+    const timestampDelta = fields.timestampDelta ?? 0;
+    if (
+      (key === null || Buffer.isBuffer(key)) && (value === null || Buffer.isBuffer(value)) &&
+      isEmpty(fields.headers) && isInt32(offsetDelta) && isInt32(timestampDelta)
+    ) {
+      return new RecordBytes(
+        key as Buffer | null,
+        value as Buffer | null,
+        offsetDelta,
+        timestampDelta,
+      );
+    }
+    return kafkajsRecord(fields);
+  };
+}
+
+/**
+ * Encoder.prototype.writeEncoderArray for arrays that may hold RecordBytes: the space of the
+ * whole array is reserved once, then every record is written in place. kafkajs' own Encoders in
+ * it are copied as kafkajs copies them; anything else is refused with kafkajs' message.
+ */
+export function writeRecords(this: KafkajsEncoder, value: unknown): KafkajsEncoder {
+  if (!Array.isArray(value)) throw new Error("all values should be an instance of Encoder[]");
+  let total = 0;
+  for (const v of value as unknown[]) {
+    if (v instanceof RecordBytes) total += v.size;
+    else if (isEncoder(v)) total += v.offset;
+    else throw new Error("all values should be an instance of Encoder[]");
+  }
+  this.ensureAvailable(total);
+  for (const v of value as (RecordBytes | KafkajsEncoder)[]) {
+    if (v instanceof RecordBytes) this.offset = v.writeAt(this.buf, this.offset);
+    else this.writeBufferInternal(v.buffer);
+  }
+  return this;
+}
+
+function isEncoder(v: unknown): v is KafkajsEncoder {
+  return v != null && Buffer.isBuffer((v as KafkajsEncoder).buf);
+}
+
+/** kafkajs' record decoder fields of a record batch (recordBatch/v0/decoder.js). */
+export interface BatchContext {
+  firstOffset: string;
+  firstTimestamp: string;
+  magicByte: number;
+  isControlBatch?: boolean;
+  timestampType: number;
+  maxTimestamp: string;
+}
+
+/** kafkajs' TimestampTypes.LOG_APPEND_TIME (protocol/timestampTypes.js). */
+const LOG_APPEND_TIME = 1;
+
+/**
+ * The replacement for kafkajs' record decoder (record/v0/decoder.js), given kafkajs' own for the
+ * records outside the fast path: the same object, field for field.
+ */
+export function createRecordDecoder(
+  kafkajsDecoder: (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown,
+): (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown {
+  return (decoder, batchContext) => {
+    if (batchContext === undefined) return kafkajsDecoder(decoder, batchContext);
+    const start = decoder.offset;
+    const attributes = decoder.readInt8();
+    const timestampDelta = readShortVarLong(decoder);
+    if (Number.isNaN(timestampDelta)) return rewind(decoder, start, kafkajsDecoder, batchContext);
+    const offsetDelta = decoder.readVarInt();
+    const {
+      firstOffset,
+      firstTimestamp,
+      magicByte,
+      isControlBatch = false,
+      timestampType,
+      maxTimestamp,
+    } = batchContext;
+    const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp
+      ? maxTimestamp
+      : safeSum(firstTimestamp, timestampDelta);
+    const offset = safeSum(firstOffset, offsetDelta);
+    if (timestamp === null || offset === null) {
+      return rewind(decoder, start, kafkajsDecoder, batchContext);
+    }
+    const key = decoder.readVarIntBytes();
+    const value = decoder.readVarIntBytes();
+    const headerCount = decoder.readVarInt();
+    if (headerCount !== 0 && headerCount !== -1) {
+      return rewind(decoder, start, kafkajsDecoder, batchContext);
+    }
+    return {
+      magicByte,
+      attributes,
+      timestamp,
+      offset,
+      key,
+      value,
+      headers: {},
+      isControlRecord: isControlBatch,
+      batchContext,
+    };
+  };
+}
+
+function rewind(
+  decoder: KafkajsDecoder,
+  start: number,
+  kafkajsDecoder: (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown,
+  batchContext: BatchContext,
+): unknown {
+  decoder.offset = start;
+  return kafkajsDecoder(decoder, batchContext);
+}
+
+/**
+ * A varlong of at most 4 bytes (|value| < 2^27) as a number; NaN, with nothing consumed, for a
+ * longer one (then kafkajs decodes the record).
+ */
+function readShortVarLong(decoder: KafkajsDecoder): number {
+  const buf = decoder.buffer;
+  let at = decoder.offset;
+  let result = 0;
+  for (let shift = 0; shift < 28; shift += 7) {
+    const byte = buf[at++];
+    result |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      decoder.offset = at;
+      return (result >>> 1) ^ -(result & 1);
+    }
+  }
+  return NaN;
+}
+
+/**
+ * `Long.fromValue(base).add(delta).toString()` for a decimal base when base, delta and the sum are
+ * safe integers; null otherwise.
+ */
+function safeSum(base: string, delta: number): string | null {
+  const first = Number(base);
+  const sum = first + delta;
+  return Number.isSafeInteger(first) && Number.isSafeInteger(sum) ? String(sum) : null;
+}
+
+function isEmpty(headers: Record<string, unknown> | undefined): boolean {
+  if (headers === undefined) return true;
+  for (const _ in headers) return false;
+  return true;
+}
+
+function varIntSize(value: number): number {
+  return uVarIntSize(zigzag32(value));
+}
+
+function bytesSize(bytes: Buffer | null): number {
+  return bytes === null ? 1 : varIntSize(bytes.length) + bytes.length;
+}
+
+/** Zigzag varint of a 32-bit integer at buf[at..]; returns the next offset. */
+function putVarInt(buf: Uint8Array, at: number, value: number): number {
+  return putUVarInt(buf, at, zigzag32(value));
+}
+
+/** Varint length (-1 for null), then the bytes. */
+function putBytes(buf: Uint8Array, at: number, bytes: Buffer | null): number {
+  if (bytes === null) return putVarInt(buf, at, -1);
+  at = putVarInt(buf, at, bytes.length);
+  buf.set(bytes, at);
+  return at + bytes.length;
+}
