@@ -3,9 +3,11 @@ import { createSendMessages } from "./kafkajs/send_messages.ts";
 import {
   createRecordDecoder,
   createRecordEncoder,
+  encodedSize,
   type KafkajsEncoder,
   writeRecords,
 } from "./kafkajs/record_codec.ts";
+import { createProduceRequest, type ProduceDeps } from "./kafkajs/produce_request.ts";
 import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./kafkajs/varint.ts";
 
 /**
@@ -28,6 +30,8 @@ import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./kafkajs/varint.ts"
  *    arithmetic on strings: kafka/kafkajs/record_codec.ts writes records in place and adds safe
  *    integers as numbers. Its encoder and decoder replace record/v0's in the module cache, and the
  *    Encoder prototype's writeEncoderArray writes its records.
+ * 5. A produce request copies each record batch six times on its way into the request:
+ *    kafka/kafkajs/produce_request.ts writes it once, into one encoder sized up front.
  *
  * kafkajs' modules keep what they required when they loaded, so these are installed before
  * kafkajs loads: kafka/boundary.ts imports this module before the kafkajs implementation.
@@ -104,7 +108,7 @@ function install(): boolean {
       "producer/messageProducer.js",
       "protocol/recordBatch/v0/index.js",
       "protocol/recordBatch/v0/decoder.js",
-      "protocol/requests/produce/v3/request.js",
+      ...[3, 4, 5, 6, 7].map((v) => `protocol/requests/produce/v${v}/request.js`),
     ];
     if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
     const Encoder = require(`${KAFKAJS}protocol/encoder.js`);
@@ -121,6 +125,18 @@ function install(): boolean {
       const shipped = require(path);
       require.cache[path]!.exports = replace(shipped as never);
     }
+    // After the record encoder: the request makes its records with the replaced one.
+    const produce = require.resolve(`${KAFKAJS}protocol/requests/produce/v3/request.js`);
+    const deps: ProduceDeps = {
+      shipped: require(produce),
+      Encoder,
+      longFromInt: require(`${KAFKAJS}utils/long.js`).fromInt,
+      record: require(`${KAFKAJS}protocol/recordBatch/record/v0/index.js`),
+      recordSize: encodedSize,
+      crc32c,
+      magicByte: require(`${KAFKAJS}protocol/recordBatch/v0/index.js`).MAGIC_BYTE,
+    };
+    require.cache[produce]!.exports = createProduceRequest(deps);
     return true;
   } catch {
     // kafkajs' files are not reachable by path (a bundle that inlined them): it runs as shipped.

@@ -129,9 +129,10 @@ export function writeRecords(this: KafkajsEncoder, value: unknown): KafkajsEncod
   if (!Array.isArray(value)) throw new Error("all values should be an instance of Encoder[]");
   let total = 0;
   for (const v of value as unknown[]) {
-    if (v instanceof RecordBytes) total += v.size;
-    else if (isEncoder(v)) total += v.offset;
-    else throw new Error("all values should be an instance of Encoder[]");
+    if (!(v instanceof RecordBytes) && !isEncoder(v)) {
+      throw new Error("all values should be an instance of Encoder[]");
+    }
+    total += encodedSize(v);
   }
   this.ensureAvailable(total);
   for (const v of value as (RecordBytes | KafkajsEncoder)[]) {
@@ -139,6 +140,11 @@ export function writeRecords(this: KafkajsEncoder, value: unknown): KafkajsEncod
     else this.writeBufferInternal(v.buffer);
   }
   return this;
+}
+
+/** Bytes a record takes in its batch, whichever path encoded it. */
+export function encodedSize(record: RecordEncoding): number {
+  return record instanceof RecordBytes ? record.size : record.offset;
 }
 
 function isEncoder(v: unknown): v is KafkajsEncoder {

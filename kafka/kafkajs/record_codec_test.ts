@@ -119,3 +119,71 @@ Deno.test("the patched array writer refuses what kafkajs refuses", () => {
   assert.throws(() => new Encoder().writeEncoderArray([null]), /instance of Encoder/);
   assert.throws(() => new Encoder().writeEncoderArray("x"), /instance of Encoder/);
 });
+
+/** kafkajs' own produce v3 request, loaded apart from the module cache the patches replaced. */
+function shippedProduceRequest() {
+  const path = require.resolve(`${SRC}requests/produce/v3/request.js`);
+  const patched = require.cache[path];
+  delete require.cache[path];
+  try {
+    return require(path);
+  } finally {
+    require.cache[path] = patched;
+  }
+}
+
+Deno.test("a produce request is kafkajs' bytes, written once", async () => {
+  const produce = require(`${SRC}requests/produce/v3/request.js`);
+  const shipped = shippedProduceRequest();
+  assert.notEqual(produce, shipped);
+  const Long = require("kafkajs/src/utils/long.js");
+  const at = Date.now();
+  const topicData = [
+    {
+      topic: "predictions",
+      partitions: [
+        { partition: 0, messages: MESSAGES.slice(0, 120) },
+        { partition: 3, firstSequence: 7, messages: MESSAGES.slice(120) },
+      ],
+    },
+    {
+      topic: "dlq",
+      partitions: [
+        { partition: 1, messages: [] },
+        {
+          partition: 2,
+          messages: MESSAGES.slice(0, 9).map((m, i) => ({
+            ...m,
+            timestamp: String(at + i * 1000),
+            ...(i % 3 === 0 ? { headers: { reason: "bad_amount" } } : {}),
+          })),
+        },
+      ],
+    },
+  ];
+  const variants = [
+    { acks: -1, timeout: 30000, topicData },
+    {
+      acks: -1,
+      timeout: 30000,
+      topicData,
+      transactionalId: "tx-é",
+      producerId: Long.fromValue(4242),
+      producerEpoch: 3,
+    },
+  ];
+  for (const args of variants) {
+    // Both stamp untimestamped records with Date.now(): the same millisecond for both.
+    const now = Date.now;
+    Date.now = () => at;
+    try {
+      const ours = await produce(args).encode();
+      const theirs = await shipped(args).encode();
+      assert.deepEqual(ours.buffer, theirs.buffer);
+      assert.equal(ours.size(), theirs.size());
+      assert.equal(ours.buf.length, ours.size(), "sized up front, never grown");
+    } finally {
+      Date.now = now;
+    }
+  }
+});
