@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
 import { createSendMessages } from "./kafkajs/send_messages.ts";
 import {
+  createRecordBatchDecoder,
   createRecordDecoder,
   createRecordEncoder,
   encodedSize,
@@ -26,9 +27,10 @@ import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./kafkajs/varint.ts"
  * 3. Every varint is written through a temporary JS array and `Buffer.from(array)`, and every
  *    varlong through BigInt-backed Long arithmetic: about five of each per record, over a quarter
  *    of the agent's CPU. The Encoder class is shared, so its prototype is patched.
- * 4. Each record is encoded into a Buffer of its own and copied, and decoded through Long
- *    arithmetic on strings: kafka/kafkajs/record_codec.ts writes records in place and adds safe
- *    integers as numbers. Its encoder and decoder replace record/v0's in the module cache, and the
+ * 4. Each record is encoded into a Buffer of its own and copied, and decoded from a Buffer and a
+ *    Decoder of its own through Long arithmetic on strings: kafka/kafkajs/record_codec.ts writes
+ *    records in place, reads them where they lie and adds safe integers as numbers. Its encoder
+ *    and decoders replace record/v0's and recordBatch/v0's decoder in the module cache, and the
  *    Encoder prototype's writeEncoderArray writes its records.
  * 5. A produce request copies each record batch six times on its way into the request:
  *    kafka/kafkajs/produce_request.ts writes it once, into one encoder sized up front.
@@ -108,6 +110,7 @@ function install(): boolean {
       "producer/messageProducer.js",
       "protocol/recordBatch/v0/index.js",
       "protocol/recordBatch/v0/decoder.js",
+      "protocol/requests/fetch/v4/decodeMessages.js",
       ...[3, 4, 5, 6, 7].map((v) => `protocol/requests/produce/v${v}/request.js`),
     ];
     if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
@@ -119,6 +122,16 @@ function install(): boolean {
       ["protocol/recordBatch/crc32C/index.js", () => crc32c],
       ["protocol/recordBatch/record/v0/index.js", createRecordEncoder],
       ["protocol/recordBatch/record/v0/decoder.js", createRecordDecoder],
+      // After the record decoder: kafkajs' batch decoder, kept for compressed batches, loads it.
+      [
+        "protocol/recordBatch/v0/decoder.js",
+        (shipped: never) =>
+          createRecordBatchDecoder({
+            shipped,
+            Decoder: require(`${KAFKAJS}protocol/decoder.js`),
+            record: require(`${KAFKAJS}protocol/recordBatch/record/v0/decoder.js`),
+          }),
+      ],
     ];
     for (const [file, replace] of replacements) {
       const path = require.resolve(KAFKAJS + file);

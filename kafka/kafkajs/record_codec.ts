@@ -164,63 +164,149 @@ export interface BatchContext {
 /** kafkajs' TimestampTypes.LOG_APPEND_TIME (protocol/timestampTypes.js). */
 const LOG_APPEND_TIME = 1;
 
+type KafkajsRecordDecoder = (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown;
+
 /**
  * The replacement for kafkajs' record decoder (record/v0/decoder.js), given kafkajs' own for the
  * records outside the fast path: the same object, field for field.
  */
-export function createRecordDecoder(
-  kafkajsDecoder: (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown,
-): (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown {
+export function createRecordDecoder(kafkajsDecoder: KafkajsRecordDecoder): KafkajsRecordDecoder {
   return (decoder, batchContext) => {
     if (batchContext === undefined) return kafkajsDecoder(decoder, batchContext);
     const start = decoder.offset;
-    const attributes = decoder.readInt8();
-    const timestampDelta = readShortVarLong(decoder);
-    if (Number.isNaN(timestampDelta)) return rewind(decoder, start, kafkajsDecoder, batchContext);
-    const offsetDelta = decoder.readVarInt();
-    const {
-      firstOffset,
-      firstTimestamp,
-      magicByte,
-      isControlBatch = false,
-      timestampType,
-      maxTimestamp,
-    } = batchContext;
-    const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp
-      ? maxTimestamp
-      : safeSum(firstTimestamp, timestampDelta);
-    const offset = safeSum(firstOffset, offsetDelta);
-    if (timestamp === null || offset === null) {
-      return rewind(decoder, start, kafkajsDecoder, batchContext);
-    }
-    const key = decoder.readVarIntBytes();
-    const value = decoder.readVarIntBytes();
-    const headerCount = decoder.readVarInt();
-    if (headerCount !== 0 && headerCount !== -1) {
-      return rewind(decoder, start, kafkajsDecoder, batchContext);
-    }
-    return {
-      magicByte,
-      attributes,
-      timestamp,
-      offset,
-      key,
-      value,
-      headers: {},
-      isControlRecord: isControlBatch,
-      batchContext,
-    };
+    const record = readRecord(decoder, batchContext);
+    if (record !== null) return record;
+    decoder.offset = start;
+    return kafkajsDecoder(decoder, batchContext);
   };
 }
 
-function rewind(
-  decoder: KafkajsDecoder,
-  start: number,
-  kafkajsDecoder: (decoder: KafkajsDecoder, batchContext?: BatchContext) => unknown,
-  batchContext: BatchContext,
-): unknown {
-  decoder.offset = start;
-  return kafkajsDecoder(decoder, batchContext);
+/**
+ * A record from its attributes on, as kafkajs decodes it, when it is on the fast path (a short
+ * timestamp delta, safe-integer sums, no headers); null otherwise, with the decoder's offset
+ * anywhere in the record.
+ */
+function readRecord(decoder: KafkajsDecoder, batchContext: BatchContext): object | null {
+  const attributes = decoder.readInt8();
+  const timestampDelta = readShortVarLong(decoder);
+  if (Number.isNaN(timestampDelta)) return null;
+  const offsetDelta = decoder.readVarInt();
+  const {
+    firstOffset,
+    firstTimestamp,
+    magicByte,
+    isControlBatch = false,
+    timestampType,
+    maxTimestamp,
+  } = batchContext;
+  const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp
+    ? maxTimestamp
+    : safeSum(firstTimestamp, timestampDelta);
+  const offset = safeSum(firstOffset, offsetDelta);
+  if (timestamp === null || offset === null) return null;
+  const key = decoder.readVarIntBytes();
+  const value = decoder.readVarIntBytes();
+  const headerCount = decoder.readVarInt();
+  if (headerCount !== 0 && headerCount !== -1) return null;
+  return {
+    magicByte,
+    attributes,
+    timestamp,
+    offset,
+    key,
+    value,
+    headers: {},
+    isControlRecord: isControlBatch,
+    batchContext,
+  };
+}
+
+/** What the record batch decoder is built from: kafkajs' own modules, as the patches load them. */
+export interface BatchDecoderDeps {
+  /** kafkajs' record batch decoder (recordBatch/v0/decoder.js), for compressed or partial ones. */
+  shipped: (fetchDecoder: KafkajsBatchDecoder) => Promise<unknown>;
+  Decoder: new (buffer: Buffer) => KafkajsDecoder;
+  /** The record decoder for a record outside the fast path, over the record's own bytes. */
+  record: KafkajsRecordDecoder;
+}
+
+/** kafkajs' protocol Decoder, as far as a record batch's head takes it. */
+export interface KafkajsBatchDecoder extends KafkajsDecoder {
+  readInt16(): number;
+  readInt32(): number;
+  readInt64(): { toString(): string };
+  readArray(reader: (decoder: KafkajsBatchDecoder) => unknown): unknown[];
+  slice(size: number): KafkajsBatchDecoder;
+  forward(size: number): void;
+}
+
+/** Offset of a record batch's attributes: first offset, length, leader epoch, magic, CRC. */
+const ATTRIBUTES_AT = 8 + 4 + 4 + 1 + 4;
+const COMPRESSION_CODEC_MASK = 0x07;
+const TRANSACTIONAL_FLAG_MASK = 0x10;
+const CONTROL_FLAG_MASK = 0x20;
+const TIMESTAMP_TYPE_FLAG_MASK = 0x08;
+/** kafkajs' TimestampTypes.CREATE_TIME. */
+const CREATE_TIME = 0;
+
+/**
+ * The replacement for kafkajs' record batch decoder (recordBatch/v0/decoder.js): an uncompressed
+ * batch's records are read where they lie, where kafkajs slices each record into a Buffer and a
+ * Decoder of its own first. The same batch object and records as kafkajs'.
+ */
+export function createRecordBatchDecoder(
+  deps: BatchDecoderDeps,
+): (fetchDecoder: KafkajsBatchDecoder) => Promise<unknown> {
+  // deno-lint-ignore require-await
+  return async (fetchDecoder) => {
+    const buf = fetchDecoder.buffer;
+    const at = fetchDecoder.offset;
+    if (
+      buf.length < at + ATTRIBUTES_AT + 2 ||
+      (buf.readInt16BE(at + ATTRIBUTES_AT) & COMPRESSION_CODEC_MASK) !== 0 ||
+      buf.length - (at + 12) < buf.readInt32BE(at + 8)
+    ) {
+      return deps.shipped(fetchDecoder);
+    }
+    const firstOffset = fetchDecoder.readInt64().toString();
+    const length = fetchDecoder.readInt32();
+    const decoder = fetchDecoder.slice(length);
+    fetchDecoder.forward(length);
+    const partitionLeaderEpoch = decoder.readInt32();
+    const magicByte = decoder.readInt8();
+    decoder.readInt32(); // CRC, not checked (nor by kafkajs)
+    const attributes = decoder.readInt16();
+    const lastOffsetDelta = decoder.readInt32();
+    const firstTimestamp = decoder.readInt64().toString();
+    const maxTimestamp = decoder.readInt64().toString();
+    const producerId = decoder.readInt64().toString();
+    const producerEpoch = decoder.readInt16();
+    const firstSequence = decoder.readInt32();
+    // kafkajs' field order, so the objects have the shape of kafkajs' own.
+    const recordContext = {
+      firstOffset,
+      firstTimestamp,
+      partitionLeaderEpoch,
+      inTransaction: (attributes & TRANSACTIONAL_FLAG_MASK) > 0,
+      isControlBatch: (attributes & CONTROL_FLAG_MASK) > 0,
+      lastOffsetDelta,
+      producerId,
+      producerEpoch,
+      firstSequence,
+      maxTimestamp,
+      timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
+    };
+    const batchContext = { ...recordContext, magicByte };
+    const records = decoder.readArray((d) => {
+      const size = d.readVarInt();
+      const start = d.offset;
+      const end = start + size;
+      const record = readRecord(d, batchContext);
+      d.offset = end;
+      return record ?? deps.record(new deps.Decoder(d.buffer.subarray(start, end)), batchContext);
+    });
+    return { ...recordContext, records };
+  };
 }
 
 /**
