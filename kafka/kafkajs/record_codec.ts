@@ -2,9 +2,10 @@ import { Buffer } from "node:buffer";
 import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./varint.ts";
 
 /**
- * kafkajs 2.2.4's record (protocol/recordBatch/record/v0) encoder and decoder for the records the
- * agent sends and reads, installed by kafka/kafkajs_patches.ts. The bytes and decoded fields are
- * kafkajs' own; the work per record is not:
+ * kafkajs 2.2.4's record (protocol/recordBatch/record/v0) encoder and decoder, and its record
+ * batch decoder (recordBatch/v0/decoder.js), for the records the agent sends and reads, installed
+ * by kafka/kafkajs_patches.ts. The bytes and decoded fields are kafkajs' own; the work per record
+ * is not:
  *
  * - kafkajs encodes each record into an Encoder of its own (a zero-filled 512-byte Buffer), which
  *   the record batch then copies out through a sliced Buffer: two Buffers, a copy and 512 bytes of
@@ -12,10 +13,12 @@ import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./varint.ts";
  *   object that the batch writes in place, all of a batch's records into one reserved range.
  * - kafkajs decodes each record's timestamp and offset through Long (parsing the batch's first
  *   timestamp and offset from decimal strings, per record) and folds its headers with a spread per
- *   header. Here safe integers are added as numbers, and an empty header list is one object.
+ *   header, each from a Buffer and a Decoder sliced for it alone. Here safe integers are added as
+ *   numbers, an empty header list is one object, and an uncompressed batch's records are read
+ *   where they lie.
  *
- * Anything else (string keys or values, headers, deltas past 32 bits, timestamps past 2^53) goes
- * through kafkajs' own code.
+ * Anything else (string keys or values, headers, deltas past 32 bits, timestamps past 2^53,
+ * compressed batches) goes through kafkajs' own code.
  */
 
 /** kafkajs' protocol Encoder, as far as these functions use it. */
