@@ -1,10 +1,21 @@
 import { createRequire } from "node:module";
 import { createSendMessages } from "./kafkajs/send_messages.ts";
+import {
+  createRecordBatchDecoder,
+  createRecordDecoder,
+  createRecordEncoder,
+  encodedSize,
+  type KafkajsEncoder,
+  writeRecords,
+} from "./kafkajs/record_codec.ts";
+import { createProduceRequest, type ProduceDeps } from "./kafkajs/produce_request.ts";
+import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./kafkajs/varint.ts";
 
 /**
- * Fixes to kafkajs 2.2.4's produce path: one for correctness, three for speed (which a CPU profile
- * of the agent found dominating it once scoring got cheap). All write the same bytes and groups
- * as kafkajs; only the work differs, and a retry no longer drops records.
+ * Fixes to kafkajs 2.2.4's produce and fetch paths: one for correctness, four for speed (which a
+ * CPU profile of the agent found dominating it once scoring got cheap). All write the same bytes
+ * and groups, and decode the same records, as kafkajs; only the work differs, and a retry no
+ * longer drops records.
  *
  * 1. A send retried after a leader change skipped the partitions that moved to a broker that had
  *    already answered, and resolved: records lost (kafka/kafkajs/send_messages.ts says how). The
@@ -16,6 +27,13 @@ import { createSendMessages } from "./kafkajs/send_messages.ts";
  * 3. Every varint is written through a temporary JS array and `Buffer.from(array)`, and every
  *    varlong through BigInt-backed Long arithmetic: about five of each per record, over a quarter
  *    of the agent's CPU. The Encoder class is shared, so its prototype is patched.
+ * 4. Each record is encoded into a Buffer of its own and copied, and decoded from a Buffer and a
+ *    Decoder of its own through Long arithmetic on strings: kafka/kafkajs/record_codec.ts writes
+ *    records in place, reads them where they lie and adds safe integers as numbers. Its encoder
+ *    and decoders replace record/v0's and recordBatch/v0's decoder in the module cache, and the
+ *    Encoder prototype's writeEncoderArray writes its records.
+ * 5. A produce request copies each record batch six times on its way into the request:
+ *    kafka/kafkajs/produce_request.ts writes it once, into one encoder sized up front.
  *
  * kafkajs' modules keep what they required when they loaded, so these are installed before
  * kafkajs loads: kafka/boundary.ts imports this module before the kafkajs implementation.
@@ -56,80 +74,82 @@ export function crc32c(bytes: Uint8Array): number {
   return (crc ^ -1) >>> 0;
 }
 
-interface KafkajsEncoder {
-  buf: Uint8Array;
-  offset: number;
-  ensureAvailable(length: number): void;
-  writeUVarInt(value: number): KafkajsEncoder;
-  writeVarLong(value: unknown): KafkajsEncoder;
+interface VarIntEncoder extends KafkajsEncoder {
+  writeUVarInt(value: number): VarIntEncoder;
+  writeVarLong(value: unknown): VarIntEncoder;
 }
 
 interface KafkajsEncoderClass {
-  prototype: KafkajsEncoder;
+  prototype: VarIntEncoder;
   sizeOfVarLong(value: unknown): number;
 }
 
-const INT32_MIN = -0x80000000;
-const INT32_MAX = 0x7fffffff;
-
 /** Unsigned LEB128 straight into the encoder's buffer (at most 5 bytes for 32 bits). */
-function writeUVarInt(this: KafkajsEncoder, value: number): KafkajsEncoder {
+function writeUVarInt(this: VarIntEncoder, value: number): VarIntEncoder {
   this.ensureAvailable(5);
-  const buf = this.buf;
-  let at = this.offset;
-  while ((value & 0xffffff80) !== 0) {
-    buf[at++] = (value & 0x7f) | 0x80;
-    value >>>= 7;
-  }
-  buf[at++] = value & 0x7f;
-  this.offset = at;
+  this.offset = putUVarInt(this.buf, this.offset, value);
   return this;
-}
-
-/** Whether a varlong's zigzag form fits 32 bits: then it is the same bytes as a varint's. */
-function isInt32(value: unknown): value is number {
-  return typeof value === "number" && Number.isInteger(value) && value >= INT32_MIN &&
-    value <= INT32_MAX;
 }
 
 function patchEncoder(Encoder: KafkajsEncoderClass): void {
   const writeVarLong = Encoder.prototype.writeVarLong;
   const sizeOfVarLong = Encoder.sizeOfVarLong.bind(Encoder);
   Encoder.prototype.writeUVarInt = writeUVarInt;
-  Encoder.prototype.writeVarLong = function (this: KafkajsEncoder, value: unknown) {
+  Encoder.prototype.writeVarLong = function (this: VarIntEncoder, value: unknown) {
     if (!isInt32(value)) return writeVarLong.call(this, value);
-    return this.writeUVarInt(((value << 1) ^ (value >> 31)) >>> 0);
+    return this.writeUVarInt(zigzag32(value));
   };
-  Encoder.sizeOfVarLong = (value: unknown) => {
-    if (!isInt32(value)) return sizeOfVarLong(value);
-    const zigzag = ((value << 1) ^ (value >> 31)) >>> 0;
-    return zigzag < 0x80
-      ? 1
-      : zigzag < 0x4000
-      ? 2
-      : zigzag < 0x200000
-      ? 3
-      : zigzag < 0x10000000
-      ? 4
-      : 5;
-  };
+  Encoder.sizeOfVarLong = (value: unknown) =>
+    isInt32(value) ? uVarIntSize(zigzag32(value)) : sizeOfVarLong(value);
 }
 
 function install(): boolean {
   try {
     // The modules that keep the replaced functions from the moment they load.
-    const capturing = ["producer/messageProducer.js", "protocol/recordBatch/v0/index.js"];
-    if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
-    patchEncoder(require(`${KAFKAJS}protocol/encoder.js`));
-    const replacements: [string, unknown][] = [
-      ["producer/sendMessages.js", createSendMessages],
-      ["protocol/recordBatch/crc32C/index.js", crc32c],
+    const capturing = [
+      "producer/messageProducer.js",
+      "protocol/recordBatch/v0/index.js",
+      "protocol/recordBatch/v0/decoder.js",
+      "protocol/requests/fetch/v4/decodeMessages.js",
+      ...[3, 4, 5, 6, 7].map((v) => `protocol/requests/produce/v${v}/request.js`),
     ];
-    for (const [file, replacement] of replacements) {
+    if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
+    const Encoder = require(`${KAFKAJS}protocol/encoder.js`);
+    patchEncoder(Encoder);
+    Encoder.prototype.writeEncoderArray = writeRecords;
+    const replacements: [string, (shipped: never) => unknown][] = [
+      ["producer/sendMessages.js", () => createSendMessages],
+      ["protocol/recordBatch/crc32C/index.js", () => crc32c],
+      ["protocol/recordBatch/record/v0/index.js", createRecordEncoder],
+      ["protocol/recordBatch/record/v0/decoder.js", createRecordDecoder],
+      // After the record decoder: kafkajs' batch decoder, kept for compressed batches, loads it.
+      [
+        "protocol/recordBatch/v0/decoder.js",
+        (shipped: never) =>
+          createRecordBatchDecoder({
+            shipped,
+            Decoder: require(`${KAFKAJS}protocol/decoder.js`),
+            record: require(`${KAFKAJS}protocol/recordBatch/record/v0/decoder.js`),
+          }),
+      ],
+    ];
+    for (const [file, replace] of replacements) {
       const path = require.resolve(KAFKAJS + file);
-      require(path);
-      require.cache[path]!.exports = replacement;
+      const shipped = require(path);
+      require.cache[path]!.exports = replace(shipped as never);
     }
+    // After the record encoder: the request makes its records with the replaced one.
+    const produce = require.resolve(`${KAFKAJS}protocol/requests/produce/v3/request.js`);
+    const deps: ProduceDeps = {
+      shipped: require(produce),
+      Encoder,
+      longFromInt: require(`${KAFKAJS}utils/long.js`).fromInt,
+      record: require(`${KAFKAJS}protocol/recordBatch/record/v0/index.js`),
+      recordSize: encodedSize,
+      crc32c,
+      magicByte: require(`${KAFKAJS}protocol/recordBatch/v0/index.js`).MAGIC_BYTE,
+    };
+    require.cache[produce]!.exports = createProduceRequest(deps);
     return true;
   } catch {
     // kafkajs' files are not reachable by path (a bundle that inlined them): it runs as shipped.
