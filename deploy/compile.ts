@@ -1,6 +1,7 @@
 import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { BUILD_INFO_FILE, gitCommit } from "../cli/build_info.ts";
+import { V8_FLAGS } from "../cli/v8_flags.ts";
 import { UsageError, UserFacingError } from "../cli/usage_error.ts";
 import {
   ORT_LIBRARY,
@@ -59,6 +60,7 @@ export async function compileExecutable(opts: CompileOptions): Promise<void> {
       "compile",
       "--frozen",
       "--allow-all",
+      V8_FLAGS,
       "--target",
       target,
       "--include",

@@ -1,11 +1,10 @@
 import { Buffer } from "node:buffer";
 import type { KafkaClient } from "../../kafka/boundary.ts";
 import { runCli, testBrokers } from "./kafka.ts";
+import { selfCommand } from "../../capacity/self_command.ts";
 import { type AgentStatsDocument, parseAgentStats } from "../../agent/stats_document.ts";
 
 /** The end-to-end pieces tests combine: data files, the producer, agent processes, topic reads. */
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 export async function generateData(dir: string, args: string[]): Promise<string[]> {
   const out = await runCli(["generate", "--out", dir, ...args]);
@@ -58,11 +57,10 @@ export async function startAgent(
   brokers?: string[],
   env: Record<string, string> = {},
 ): Promise<AgentProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
+  const [exec, ...self] = selfCommand();
+  const child = new Deno.Command(exec, {
     args: [
-      "run",
-      "-A",
-      MAIN,
+      ...self,
       "agent",
       "--topic-prefix",
       prefix,
