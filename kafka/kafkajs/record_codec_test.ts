@@ -12,9 +12,9 @@ const Record = require(`${SRC}recordBatch/record/v0/index.js`);
 const { RecordBatch } = require(`${SRC}recordBatch/v0/index.js`);
 const decodeRecordBatch = require(`${SRC}recordBatch/v0/decoder.js`);
 
-/** kafkajs' own record decoder, loaded apart from the module cache the patches replaced. */
-function shippedRecordDecoder() {
-  const path = require.resolve(`${SRC}recordBatch/record/v0/decoder.js`);
+/** A kafkajs module as shipped, loaded apart from the module cache entry the patches replaced. */
+function shipped(file: string) {
+  const path = require.resolve(`${SRC}${file}`);
   const patched = require.cache[path];
   delete require.cache[path];
   try {
@@ -22,6 +22,11 @@ function shippedRecordDecoder() {
   } finally {
     require.cache[path] = patched;
   }
+}
+
+/** kafkajs' own record decoder. */
+function shippedRecordDecoder() {
+  return shipped("recordBatch/record/v0/decoder.js");
 }
 
 interface TestMessage {
@@ -126,16 +131,9 @@ Deno.test("the patched array writer refuses what kafkajs refuses", () => {
   assert.throws(() => new Encoder().writeEncoderArray("x"), /instance of Encoder/);
 });
 
-/** kafkajs' own produce v3 request, loaded apart from the module cache the patches replaced. */
+/** kafkajs' own produce v3 request. */
 function shippedProduceRequest() {
-  const path = require.resolve(`${SRC}requests/produce/v3/request.js`);
-  const patched = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path);
-  } finally {
-    require.cache[path] = patched;
-  }
+  return shipped("requests/produce/v3/request.js");
 }
 
 Deno.test("a produce request is kafkajs' bytes, written once", async () => {
