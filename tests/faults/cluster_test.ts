@@ -105,12 +105,28 @@ Deno.test(
         const before = await groupOffsets(prefix, group, brokers);
         const killedAt = performance.now();
         await cluster.killNode(node);
+        let last = before;
         await waitFor(
           "the group committing again",
           // The test's own reads may fail while the cluster fails over: polled again.
-          async () => (await groupOffsets(prefix, group, brokers).catch(() => -1)) > before,
-          90_000,
-        );
+          async () => (last = await groupOffsets(prefix, group, brokers).catch(() => -1)) > before,
+          // After the controller kill the group took 32-60 s to commit again in most runs here and
+          // over 90 s in two of ten (docs/measurements.md): the time is reported, not asserted.
+          180_000,
+        ).catch(async (e) => {
+          // Stuck agents, or only this test's reads? Their own counters and what they said.
+          const scored = await Promise.all(
+            agents.map((a) => a.stats().then((s) => s.scored, String)),
+          );
+          throw new Error(
+            `${e.message} (node ${node} killed; committed sum ${before} before, last read ${last}; ` +
+              `scored by agent ${scored.join(", ")})\n` +
+              agents.map((a, i) =>
+                `agent f${i}:\n` +
+                a.log.filter((l) => !l.includes('"level":"info"')).slice(-6).join("\n")
+              ).join("\n"),
+          );
+        });
         recoveries.push((performance.now() - killedAt) / 1000);
         await cluster.restartNode(node);
         await waitFor("every replica back in sync", fullIsr, 90_000);
@@ -159,7 +175,13 @@ Deno.test(
         );
       }
       assert.ok(duplicates >= 0);
-      assert.deepEqual(exited, [false, false, false], "every agent rode out both failovers");
+      assert.deepEqual(
+        exited,
+        [false, false, false],
+        `every agent rode out both failovers:\n${
+          agents.filter((_, i) => exited[i]).map((a) => a.log.slice(-8).join("\n")).join("\n")
+        }`,
+      );
     } finally {
       await producing?.catch(() => {});
       await Promise.all(agents.map((a) => a.stop()));
