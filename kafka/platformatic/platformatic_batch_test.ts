@@ -43,3 +43,59 @@ Deno.test("records before the offset asked for and transaction markers are left 
   assert.equal(batch.length, 2);
   assert.deepEqual([batch.offset(0), batch.offset(1)], [11n, 12n]);
 });
+
+/** A transactional producer's data batch, and its commit or abort marker. */
+function transactional(firstOffset: bigint, producerId: bigint, value: string) {
+  return { ...recordBatch(firstOffset, [value], 0n), attributes: 1 << 4, producerId };
+}
+function marker(firstOffset: bigint, producerId: bigint, type: "abort" | "commit") {
+  const key = Buffer.alloc(4);
+  key.writeInt16BE(type === "abort" ? 0 : 1, 2);
+  const batch = recordBatch(firstOffset, ["marker"], 0n);
+  return {
+    ...batch,
+    attributes: (1 << 4) | (1 << 5),
+    producerId,
+    records: batch.records.map((r) => ({ ...r, key })),
+  };
+}
+const values = (batch: PlatformaticBatch) =>
+  Array.from({ length: batch.length }, (_, i) => Buffer.from(batch.value(i)!).toString());
+
+Deno.test("aborted transactions are left out up to their marker, committed ones kept", () => {
+  const batches = [
+    transactional(10n, 7n, "aborted"),
+    transactional(11n, 8n, "other producer"),
+    marker(12n, 7n, "abort"),
+    marker(13n, 8n, "commit"),
+    // The same producer id after a restart (a bumped epoch): committed this time.
+    transactional(14n, 7n, "committed"),
+    marker(15n, 7n, "commit"),
+  ];
+  const batch = new PlatformaticBatch("t", 0, batches, 10n, 16n, [
+    { producerId: 7n, firstOffset: 10n },
+  ]);
+  assert.deepEqual(values(batch), ["other producer", "committed"]);
+});
+
+Deno.test("two aborted transactions of one producer, and one whose marker is past the response", () => {
+  const batches = [
+    transactional(20n, 7n, "aborted 1"),
+    marker(21n, 7n, "abort"),
+    transactional(22n, 7n, "aborted 2"),
+    marker(23n, 7n, "abort"),
+    transactional(24n, 9n, "aborted 3, marker not fetched yet"),
+  ];
+  // The broker lists each aborted transaction the fetched range overlaps, in no promised order.
+  const batch = new PlatformaticBatch("t", 0, batches, 20n, 30n, [
+    { producerId: 9n, firstOffset: 24n },
+    { producerId: 7n, firstOffset: 22n },
+    { producerId: 7n, firstOffset: 20n },
+  ]);
+  assert.deepEqual(values(batch), []);
+});
+
+Deno.test("without an aborted list (read_uncommitted) every data record is kept", () => {
+  const batches = [transactional(30n, 7n, "a"), marker(31n, 7n, "abort")];
+  assert.deepEqual(values(new PlatformaticBatch("t", 0, batches, 30n, 32n)), ["a"]);
+});

@@ -71,7 +71,14 @@ export async function readPlatformaticHistory(
             const batches = part.records;
             if (from === undefined || !batches?.length) continue;
             const end = ends.get(p)!;
-            const batch = new PlatformaticBatch(topic, p, batches, from, part.highWatermark);
+            const batch = new PlatformaticBatch(
+              topic,
+              p,
+              batches,
+              from,
+              part.highWatermark,
+              part.abortedTransactions ?? [],
+            );
             let n = batch.length;
             while (n > 0 && batch.offset(n - 1) >= end) n--;
             if (n > 0) {

@@ -363,7 +363,14 @@ export class PlatformaticInput implements KafkaInput {
         if (!batches || batches.length === 0) continue;
         const last = batches[batches.length - 1];
         const end = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
-        const batch = new PlatformaticBatch(this.topic, p, batches, from, part.highWatermark);
+        const batch = new PlatformaticBatch(
+          this.topic,
+          p,
+          batches,
+          from,
+          part.highWatermark,
+          part.abortedTransactions ?? [],
+        );
         state.next = end;
         if (batch.length === 0) continue;
         state.busy = true;
