@@ -3,6 +3,7 @@ import type { InputBatch } from "../boundary/records.ts";
 import type { ConnectionSettings } from "../connection.ts";
 import { platformaticOptions } from "./config.ts";
 import { PlatformaticBatch } from "./platformatic_batch.ts";
+import { fetchRecords } from "./committed_fetch.ts";
 
 type FetchTopics = Parameters<Consumer["fetch"]>[0]["topics"];
 
@@ -58,12 +59,12 @@ export async function readPlatformaticHistory(
             lastFetchedEpoch: -1,
           })),
         }];
-        const response = await consumer.fetch({
+        const response = await fetchRecords(consumer, {
           node,
           topics: request,
           maxWaitTime: 500,
           maxBytes: 16 << 20,
-        });
+        }, "read_committed");
         for (const t of response.responses) {
           for (const part of t.partitions) {
             const p = part.partitionIndex;

@@ -17,6 +17,7 @@ import type {
   KafkaInput,
 } from "../boundary/input.ts";
 import { CommitCoalescer } from "../commit_coalescer.ts";
+import { fetchRecords } from "./committed_fetch.ts";
 import type { ConnectionSettings } from "../connection.ts";
 import { isRebalance, isTransient, platformaticOptions } from "./config.ts";
 import { PlatformaticBatch } from "./platformatic_batch.ts";
@@ -341,12 +342,12 @@ export class PlatformaticInput implements KafkaInput {
     }];
     let response;
     try {
-      response = await consumer.fetch({
+      response = await fetchRecords(consumer, {
         node,
         topics: request,
         maxWaitTime: anyBusy ? BUSY_MAX_WAIT_MS : s.maxWaitMs ?? 1_000,
         maxBytes: s.maxBytes ?? 8 << 20,
-      });
+      }, s.isolation ?? "read_uncommitted");
     } catch (err) {
       await this.#fetchFailed(err);
       return;
