@@ -248,7 +248,8 @@ export class Agent {
         if (!restarting) this.#fail(error);
       },
       commitFailed: (error, offsets) => {
-        // Only means re-scoring after a crash or rebalance (at-least-once).
+        // The input tries the offsets of partitions it still owns again; given up, they mean
+        // re-scoring after a crash or rebalance (at-least-once).
         this.stats.errors++;
         log.log("warn", "commit_failed", {
           offsets: offsets.map((o) => ({ partition: o.partition, offset: String(o.nextOffset) })),

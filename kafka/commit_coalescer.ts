@@ -4,24 +4,44 @@ export interface PartitionOffset {
   nextOffset: bigint;
 }
 
+/** How a failed commit is tried again: its still-owned offsets, after a pause, a few times. */
+export interface CommitRetry {
+  /** Whether this member still owns the partition: a revoked one's offset is not retried. */
+  owns(partition: number): boolean;
+  /** Pause before a failed commit's offsets go out again. */
+  delayMs: number;
+  /** Consecutive failed commits after which the offsets waiting are given up. */
+  attempts: number;
+}
+
+const DEFAULT_RETRY: CommitRetry = { owns: () => true, delayMs: 500, attempts: 10 };
+
 /**
  * One commit request at a time, each carrying the newest offset of every partition that advanced
  * since the last: commits keep up with any batch rate, they stay in order, and the next batch
- * never waits for a commit's round trip. A failed commit only means re-reading after a crash or
- * rebalance (at-least-once), so it is reported, not thrown.
+ * never waits for a commit's round trip. A failed commit is reported, not thrown, and its offsets
+ * of partitions still owned go out again with the next request (unless a newer one is due): a
+ * commit refused by a rebalance in progress is otherwise lost until that partition's next batch,
+ * and after a stream's last batch there is none, so the group never reaches the end. After
+ * `attempts` failures in a row the offsets are given up (the member is likely out of the group;
+ * whoever owns the partitions next reads them again: at-least-once), so a stop never waits on a
+ * coordinator that does not answer.
  */
 export class CommitCoalescer {
   readonly #commit: (offsets: PartitionOffset[]) => Promise<void>;
   readonly #failed: (err: unknown, offsets: PartitionOffset[]) => void;
+  readonly #retry: CommitRetry;
   readonly #due = new Map<number, bigint>();
   #committing: Promise<void> | null = null;
 
   constructor(
     commit: (offsets: PartitionOffset[]) => Promise<void>,
     failed: (err: unknown, offsets: PartitionOffset[]) => void,
+    retry: Partial<CommitRetry> = {},
   ) {
     this.#commit = commit;
     this.#failed = failed;
+    this.#retry = { ...DEFAULT_RETRY, ...retry };
   }
 
   schedule(partition: number, nextOffset: bigint): void {
@@ -35,6 +55,8 @@ export class CommitCoalescer {
   }
 
   async #flush(): Promise<void> {
+    const { owns, delayMs, attempts } = this.#retry;
+    let failures = 0;
     try {
       while (this.#due.size > 0) {
         const offsets = [...this.#due].map(([partition, nextOffset]) => ({
@@ -44,8 +66,16 @@ export class CommitCoalescer {
         this.#due.clear();
         try {
           await this.#commit(offsets);
+          failures = 0;
         } catch (err) {
           this.#failed(err, offsets);
+          if (++failures >= attempts) continue;
+          for (const o of offsets) {
+            if (!this.#due.has(o.partition) && owns(o.partition)) {
+              this.#due.set(o.partition, o.nextOffset);
+            }
+          }
+          if (this.#due.size > 0) await new Promise((r) => setTimeout(r, delayMs));
         }
       }
     } finally {

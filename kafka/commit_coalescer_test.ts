@@ -21,17 +21,68 @@ Deno.test("offsets due while a commit is in flight go out together in the next o
   ]);
 });
 
-Deno.test("a failed commit is reported and the next offsets are still committed", async () => {
+Deno.test("a failed commit is reported, and its offsets committed by the next try", async () => {
   const failures: PartitionOffset[][] = [];
-  let calls = 0;
+  const requests: PartitionOffset[][] = [];
   const commits = new CommitCoalescer(
-    () => ++calls === 1 ? Promise.reject(new Error("coordinator moved")) : Promise.resolve(),
+    (offsets) => {
+      requests.push(offsets);
+      return requests.length === 1
+        ? Promise.reject(new Error("coordinator moved"))
+        : Promise.resolve();
+    },
     (_err, offsets) => failures.push(offsets),
+    { delayMs: 1 },
   );
   commits.schedule(3, 1n);
   await commits.done();
-  commits.schedule(3, 2n);
-  await commits.done();
   assert.deepEqual(failures, [[{ partition: 3, nextOffset: 1n }]]);
-  assert.equal(calls, 2);
+  assert.deepEqual(requests, [[{ partition: 3, nextOffset: 1n }], [{
+    partition: 3,
+    nextOffset: 1n,
+  }]]);
+});
+
+Deno.test("a refused commit goes out again for the partitions still owned, unless overtaken", async () => {
+  const requests: PartitionOffset[][] = [];
+  const owned = new Set([0, 1]);
+  const commits = new CommitCoalescer(
+    (offsets) => {
+      requests.push(offsets);
+      return requests.length === 1
+        ? Promise.reject(new Error("REBALANCE_IN_PROGRESS"))
+        : Promise.resolve();
+    },
+    () => {},
+    { owns: (p) => owned.has(p), delayMs: 1 },
+  );
+  commits.schedule(0, 10n);
+  commits.schedule(1, 20n);
+  commits.schedule(2, 30n);
+  // While the first request is out: partition 2 is revoked, partition 1 moves on.
+  owned.delete(2);
+  commits.schedule(1, 25n);
+  await commits.done();
+  assert.deepEqual(requests, [
+    [{ partition: 0, nextOffset: 10n }],
+    [{ partition: 1, nextOffset: 25n }, { partition: 2, nextOffset: 30n }, {
+      partition: 0,
+      nextOffset: 10n,
+    }],
+  ]);
+});
+
+Deno.test("offsets are given up after the allowed failures in a row: done() resolves", async () => {
+  let calls = 0;
+  const commits = new CommitCoalescer(
+    () => {
+      calls++;
+      return Promise.reject(new Error("coordinator gone"));
+    },
+    () => {},
+    { delayMs: 1, attempts: 3 },
+  );
+  commits.schedule(0, 1n);
+  await commits.done();
+  assert.equal(calls, 3);
 });

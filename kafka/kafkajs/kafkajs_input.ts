@@ -52,6 +52,7 @@ export class KafkajsInput implements KafkaInput {
         ),
       (err, offsets) =>
         listener.commitFailed?.(err instanceof Error ? err : new Error(String(err)), offsets),
+      { owns: (partition) => this.#assigned.includes(partition) },
     );
   }
 

@@ -92,6 +92,7 @@ export class PlatformaticInput implements KafkaInput {
         }),
       (err, offsets) =>
         listener.commitFailed?.(err instanceof Error ? err : new Error(String(err)), offsets),
+      { owns: (partition) => this.#partitions.has(partition) },
     );
   }
 
