@@ -12,9 +12,16 @@ export interface CommitRetry {
   delayMs: number;
   /** Consecutive failed commits after which the offsets waiting are given up. */
   attempts: number;
+  /** Every this long the newest offsets of the partitions owned are committed again; 0: never. */
+  refreshMs: number;
 }
 
-const DEFAULT_RETRY: CommitRetry = { owns: () => true, delayMs: 500, attempts: 10 };
+const DEFAULT_RETRY: CommitRetry = {
+  owns: () => true,
+  delayMs: 500,
+  attempts: 10,
+  refreshMs: 5_000,
+};
 
 /**
  * One commit request at a time, each carrying the newest offset of every partition that advanced
@@ -26,13 +33,22 @@ const DEFAULT_RETRY: CommitRetry = { owns: () => true, delayMs: 500, attempts: 1
  * `attempts` failures in a row the offsets are given up (the member is likely out of the group;
  * whoever owns the partitions next reads them again: at-least-once), so a stop never waits on a
  * coordinator that does not answer.
+ *
+ * Every `refreshMs` the newest offsets of the partitions still owned are committed again, changed
+ * or not, as the Java consumer's auto-commit does: a commit of another member that lost the
+ * partition can land after this member's own (@platformatic/kafka rejoins the group inside a
+ * refused commit and then sends it again, 15 s and more later), and set the partition back; the
+ * owner's next commit puts it right, and after the stream's last batch only this one comes.
  */
 export class CommitCoalescer {
   readonly #commit: (offsets: PartitionOffset[]) => Promise<void>;
   readonly #failed: (err: unknown, offsets: PartitionOffset[]) => void;
   readonly #retry: CommitRetry;
   readonly #due = new Map<number, bigint>();
+  /** The newest offset scheduled per partition: what the refresh commits again. */
+  readonly #newest = new Map<number, bigint>();
   #committing: Promise<void> | null = null;
+  #refresh: ReturnType<typeof setInterval> | undefined;
 
   constructor(
     commit: (offsets: PartitionOffset[]) => Promise<void>,
@@ -46,12 +62,30 @@ export class CommitCoalescer {
 
   schedule(partition: number, nextOffset: bigint): void {
     this.#due.set(partition, nextOffset);
+    this.#newest.set(partition, nextOffset);
     this.#committing ??= this.#flush();
+    if (this.#refresh === undefined && this.#retry.refreshMs > 0) {
+      this.#refresh = setInterval(() => this.#recommit(), this.#retry.refreshMs);
+    }
   }
 
   /** Resolves when nothing is due or in flight. */
   async done(): Promise<void> {
     while (this.#committing) await this.#committing;
+  }
+
+  /** Stops the refresh; what is due or in flight still goes out (await done()). */
+  close(): void {
+    clearInterval(this.#refresh);
+    this.#refresh = undefined;
+  }
+
+  #recommit(): void {
+    for (const [partition, nextOffset] of this.#newest) {
+      if (!this.#retry.owns(partition)) this.#newest.delete(partition);
+      else if (!this.#due.has(partition)) this.#due.set(partition, nextOffset);
+    }
+    if (this.#due.size > 0) this.#committing ??= this.#flush();
   }
 
   async #flush(): Promise<void> {

@@ -5,10 +5,14 @@ Deno.test("offsets due while a commit is in flight go out together in the next o
   const requests: PartitionOffset[][] = [];
   let release!: () => void;
   const first = new Promise<void>((r) => (release = r));
-  const commits = new CommitCoalescer((offsets) => {
-    requests.push(offsets);
-    return requests.length === 1 ? first : Promise.resolve();
-  }, () => assert.fail("no commit fails"));
+  const commits = new CommitCoalescer(
+    (offsets) => {
+      requests.push(offsets);
+      return requests.length === 1 ? first : Promise.resolve();
+    },
+    () => assert.fail("no commit fails"),
+    { refreshMs: 0 },
+  );
   commits.schedule(0, 10n);
   commits.schedule(1, 5n);
   commits.schedule(0, 20n);
@@ -32,7 +36,7 @@ Deno.test("a failed commit is reported, and its offsets committed by the next tr
         : Promise.resolve();
     },
     (_err, offsets) => failures.push(offsets),
-    { delayMs: 1 },
+    { delayMs: 1, refreshMs: 0 },
   );
   commits.schedule(3, 1n);
   await commits.done();
@@ -54,7 +58,7 @@ Deno.test("a refused commit goes out again for the partitions still owned, unles
         : Promise.resolve();
     },
     () => {},
-    { owns: (p) => owned.has(p), delayMs: 1 },
+    { owns: (p) => owned.has(p), delayMs: 1, refreshMs: 0 },
   );
   commits.schedule(0, 10n);
   commits.schedule(1, 20n);
@@ -80,9 +84,33 @@ Deno.test("offsets are given up after the allowed failures in a row: done() reso
       return Promise.reject(new Error("coordinator gone"));
     },
     () => {},
-    { delayMs: 1, attempts: 3 },
+    { delayMs: 1, attempts: 3, refreshMs: 0 },
   );
   commits.schedule(0, 1n);
   await commits.done();
   assert.equal(calls, 3);
+});
+
+Deno.test("the newest offsets of owned partitions are committed again, changed or not", async () => {
+  const requests: PartitionOffset[][] = [];
+  const owned = new Set([0, 1]);
+  const commits = new CommitCoalescer(
+    (offsets) => {
+      requests.push(offsets);
+      return Promise.resolve();
+    },
+    () => assert.fail("no commit fails"),
+    { owns: (p) => owned.has(p), refreshMs: 20 },
+  );
+  commits.schedule(0, 10n);
+  commits.schedule(1, 20n);
+  await commits.done();
+  // Partition 1 is revoked: only partition 0's offset is committed again.
+  owned.delete(1);
+  await new Promise((r) => setTimeout(r, 30));
+  await commits.done();
+  commits.close();
+  assert.deepEqual(requests[0], [{ partition: 0, nextOffset: 10n }]);
+  assert.deepEqual(requests[requests.length - 1], [{ partition: 0, nextOffset: 10n }]);
+  assert.ok(requests.length >= 3, `${requests.length} requests`);
 });

@@ -149,6 +149,7 @@ export class KafkajsInput implements KafkaInput {
       this.#consumer?.pause([{ topic: this.topic, partitions: this.#assigned }]);
     }
     if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
+    this.#commits.close();
     await this.#commits.done();
     await this.#consumer?.stop();
     await this.#consumer?.disconnect();

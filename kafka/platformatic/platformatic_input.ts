@@ -460,6 +460,7 @@ export class PlatformaticInput implements KafkaInput {
     this.#wake?.();
     await this.#loop;
     while (this.#handlers.size) await Promise.all([...this.#handlers]);
+    this.#commits.close();
     await this.#commits.done();
     await this.#consumer.close(true);
     await this.#admin?.close();
