@@ -89,6 +89,11 @@ export class Agent {
   readonly #positions = new Map<number, number>();
   /** Per partition, the next offset after the last chunk delivered (what a snapshot covers). */
   readonly #delivered = new Map<number, bigint>();
+  /**
+   * Per partition, where the state rebuilt by the last restore ends, until the partition's first
+   * batch after it was checked against it (#align).
+   */
+  readonly #rebuiltTo = new Map<number, bigint>();
   readonly #snapshots: StateSnapshots | null;
   #snapshotsOn = false;
   #restoring: Promise<void> = Promise.resolve();
@@ -346,6 +351,11 @@ export class Agent {
     const partition = batch.partition;
     let from = 0;
     try {
+      const rebuiltTo = this.#rebuiltTo.get(partition);
+      if (rebuiltTo !== undefined) {
+        this.#rebuiltTo.delete(partition);
+        from = await this.#align(batch, control, rebuiltTo, loop);
+      }
       const max = this.#config.maxBatch;
       for (; from < batch.length; from += max) {
         if (!control.active) return;
@@ -403,6 +413,56 @@ export class Agent {
       this.#loops.push(loop);
       if (--this.#inFlight === 0) { for (const resolve of this.#drained.splice(0)) resolve(); }
     }
+  }
+
+  /**
+   * Makes the first batch after a restore start where the rebuilt state ends; returns the index of
+   * the first record to score. The restore reads the group's committed offset, the input its own
+   * position, at different times: a commit landing in between (a former owner's late one, or a
+   * refused one that left the committed offset behind what this member read) leaves the two
+   * apart. State behind the batch is caught up from the partition's history; records the state
+   * already holds (committed, so scored before) are skipped rather than counted twice. Either way
+   * every score is the one an uninterrupted run computes.
+   */
+  async #align(
+    batch: InputBatch,
+    control: BatchControl,
+    rebuiltTo: bigint,
+    loop: ScoringLoop,
+  ): Promise<number> {
+    const partition = batch.partition;
+    const fetchedFrom = control.fetchedFrom;
+    if (fetchedFrom > rebuiltTo) {
+      let cutoff = this.#positions.get(partition) ?? -Infinity;
+      const messages = await this.#client.readHistory(
+        this.#config.topics.transactions,
+        new Map([[partition, fetchedFrom]]),
+        (history) => (cutoff = Math.max(cutoff, loop.replay(history))),
+        new Map([[partition, rebuiltTo]]),
+      );
+      this.#positions.set(partition, cutoff);
+      this.#join.scored(partition, cutoff);
+      this.#config.log.log("info", "state_caught_up", {
+        partition,
+        from: String(rebuiltTo),
+        to: String(fetchedFrom),
+        messages,
+      });
+      return 0;
+    }
+    let first = 0;
+    while (first < batch.length && batch.offset(first) < rebuiltTo) first++;
+    if (first > 0) {
+      // Delivered again (after a label wait, say) from here, not from the records skipped.
+      control.ack(rebuiltTo);
+      this.#config.log.log("info", "records_skipped", {
+        partition,
+        from: String(fetchedFrom),
+        to: String(rebuiltTo),
+        messages: first,
+      });
+    }
+    return first;
   }
 
   /**
@@ -468,10 +528,13 @@ export class Agent {
       for (const [partition, offset] of await admin.committedOffsets(group, topics.transactions)) {
         if (partitions.includes(partition) && offset > 0n) ends.set(partition, offset);
       }
+      this.#rebuiltTo.clear();
       for (const p of await admin.partitionOffsets(topics.transactions)) {
         const from = ends.get(p.partition) ?? 0n;
         const start = from > p.earliest ? from : p.earliest;
-        if (partitions.includes(p.partition) && p.latest > start) behind.push(p.partition);
+        if (!partitions.includes(p.partition)) continue;
+        if (p.latest > start) behind.push(p.partition);
+        this.#rebuiltTo.set(p.partition, start);
       }
       if (this.#snapshotsOn) {
         for (

@@ -42,6 +42,11 @@ export interface BatchControl {
   ack(nextOffset: bigint): void;
   /** False once the partition was revoked or the input is stopping: drop the rest of the batch. */
   readonly active: boolean;
+  /**
+   * The offset this batch was fetched from: the member's position in the partition. Its first
+   * record may lie after it (transaction markers, compacted records are not delivered).
+   */
+  readonly fetchedFrom: bigint;
   /** Tells the group this member is alive during a long batch. */
   heartbeat(): Promise<void>;
 }

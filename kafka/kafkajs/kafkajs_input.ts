@@ -109,6 +109,8 @@ export class KafkajsInput implements KafkaInput {
       get active() {
         return isRunning() && !isStale() && !stopping();
       },
+      // kafkajs' Batch keeps the offset it fetched from (a string) without declaring it.
+      fetchedFrom: BigInt((batch as typeof batch & { fetchedOffset: string }).fetchedOffset),
       heartbeat,
     };
     this.#inFlight++;

@@ -426,6 +426,7 @@ export class PlatformaticInput implements KafkaInput {
       get active() {
         return running() && owned();
       },
+      fetchedFrom: from,
       // Heartbeats run on the library's own timer, whatever the handler does.
       heartbeat: () => Promise.resolve(),
     };
