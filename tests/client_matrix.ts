@@ -9,16 +9,15 @@
  * - producer_test: keyed placement the Java client's way, paced sends, clean stop.
  * - topics_test: admin (create, describe) and a round trip through the boundary.
  * - snapshot_restore_test: state snapshots sent, then read back and replayed from their offsets.
- * The fault suite repeats none of its scenarios on this client now; `deno task test:platformatic`
- * still runs them all there, and shows these failures:
- * - tests/faults/agent_kill_test.ts (a kill with no restart, so the group waits for the dead
- *   member's session to expire): it did not drain within 90 s (at least once) and let 73
- *   duplicates through to a read_committed reader (exactly once) in a CI run.
- * - tests/faults/event_time_join_kill_test.ts (kill -9 and restart, rebalances while scoring):
- *   passed in the CI runs before the heap limit of cli/v8_flags.ts and the kafkajs codec patches,
- *   then, in a fresh-clone CI run and here, the group did not drain within 120 s (at least once)
- *   and not every transaction was scored (exactly once); with a 4 GiB heap it drained, but a
- *   streamed score differed from the offline one. Not yet explained.
+ * - tests/faults/event_time_join_kill_test.ts (kill -9 and restart, rebalances while scoring, at
+ *   least once and exactly once): the scenario that crosses the group, restore and transactions.
+ *   It left this list for a while: on this client a read_committed reader saw aborted predictions
+ *   and lost committed ones (the library's aborted-transaction filter), a commit refused in a
+ *   rebalance and resent late set partitions back so the group never drained, and a restore could
+ *   end where the input did not start. With the three fixed (docs/decisions.md) it passed in 8 runs
+ *   of 8 here on this client, and 2 of 2 on kafkajs.
+ * `deno task test:platformatic` runs every fault scenario there, tests/faults/agent_kill_test.ts
+ * (a kill with no restart, the group waiting out the dead member's session) among them.
  */
 export const PLATFORMATIC_ENV = { FRAUDSTREAM_KAFKA_CLIENT: "platformatic" };
 
@@ -29,4 +28,6 @@ export const MAIN_SUITE_MATRIX = [
   "tests/snapshot_restore_test.ts",
 ];
 
-export const FAULTS_MATRIX: string[] = [];
+export const FAULTS_MATRIX = [
+  "tests/faults/event_time_join_kill_test.ts",
+];
