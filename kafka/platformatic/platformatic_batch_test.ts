@@ -95,6 +95,21 @@ Deno.test("two aborted transactions of one producer, and one whose marker is pas
   assert.deepEqual(values(batch), []);
 });
 
+Deno.test("a later abort marker with no transaction listed keeps the committed records before it", () => {
+  const batches = [
+    transactional(40n, 7n, "aborted"),
+    marker(41n, 7n, "abort"),
+    transactional(42n, 7n, "committed"),
+    marker(43n, 7n, "commit"),
+    // A transaction that aborted before it wrote here: a marker, nothing in the aborted list.
+    marker(44n, 7n, "abort"),
+  ];
+  const batch = new PlatformaticBatch("t", 0, batches, 40n, 45n, [
+    { producerId: 7n, firstOffset: 40n },
+  ]);
+  assert.deepEqual(values(batch), ["committed"]);
+});
+
 Deno.test("without an aborted list (read_uncommitted) every data record is kept", () => {
   const batches = [transactional(30n, 7n, "a"), marker(31n, 7n, "abort")];
   assert.deepEqual(values(new PlatformaticBatch("t", 0, batches, 30n, 32n)), ["a"]);
