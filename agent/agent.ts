@@ -54,6 +54,8 @@ export interface AgentConfig {
 }
 
 const BROKER_SILENCE_MS = 5_000;
+/** Pause before a rebuild that failed on an unreachable broker is tried again. */
+const RESTORE_RETRY_MS = 1_000;
 
 /**
  * The scoring agent: a consumer-group member on `transactions` that scores each fetched batch
@@ -101,6 +103,7 @@ export class Agent {
   #inFlight = 0;
   #drained: (() => void)[] = [];
   #restorePending = false;
+  #stopping = false;
   #fail!: (err: Error) => void;
   /** Rejects when the consumer crashed for good: the process should exit and be restarted. */
   readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
@@ -271,6 +274,7 @@ export class Agent {
    * it scored, so that whoever takes them next replays nothing of what was done here.
    */
   async stop(): Promise<void> {
+    this.#stopping = true;
     // Leaving the group may report an empty assignment: what was scored here is known before.
     const scored = this.#restored ? [...this.#assigned] : [];
     await Promise.all([this.#input?.stop(), this.#labels.stop()]);
@@ -335,9 +339,10 @@ export class Agent {
    * evict this member and start the rebuild over on the next assignment.
    */
   async #restoreDone(control: BatchControl): Promise<void> {
-    let done = false;
-    const restoring = this.#restoring.then(() => (done = true));
-    while (!done) {
+    // Until a rebuild succeeded: one that failed on a broker failing over is tried again.
+    while (!this.#restored && control.active) {
+      let done = false;
+      const restoring = this.#restoring.then(() => (done = true));
       await Promise.race([restoring, new Promise((r) => setTimeout(r, 1_000))]);
       if (!done) await control.heartbeat();
     }
@@ -345,7 +350,7 @@ export class Agent {
 
   async #onBatch(batch: InputBatch, control: BatchControl): Promise<void> {
     await this.#restoreDone(control);
-    if (!control.active || batch.length === 0) return;
+    if (!control.active || !this.#restored || batch.length === 0) return;
     const loop = this.#loops.pop()!;
     this.#inFlight++;
     const partition = batch.partition;
@@ -502,10 +507,18 @@ export class Agent {
     this.#restored = false;
     if (this.#restorePending) return;
     this.#restorePending = true;
-    this.#restoring = this.#restoring.then(() => this.#restore()).catch((err) => {
-      this.#config.log.log("error", "restore_failed", {
-        error: err instanceof Error ? err.message : String(err),
-      });
+    this.#restoring = this.#restoring.then(() => this.#restore()).catch(async (err) => {
+      const error = err instanceof Error ? err.message : String(err);
+      // A broker failing over answers no reads for a while: the rebuild is tried again, the
+      // batches keep waiting for it, as the consumer rides out the same outage.
+      if (!this.#stopping && this.#client.isTransient(err)) {
+        this.#config.log.log("warn", "restore_retry", { error });
+        await new Promise((r) => setTimeout(r, RESTORE_RETRY_MS));
+        this.#restorePending = false;
+        if (!this.#stopping) this.#requestRestore();
+        return;
+      }
+      this.#config.log.log("error", "restore_failed", { error });
       this.#fail(err instanceof Error ? err : new Error(String(err)));
     });
   }

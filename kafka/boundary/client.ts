@@ -44,4 +44,6 @@ export interface KafkaClient {
    * this one missed a generation): expected whenever agents start, stop or crash.
    */
   isRebalance(err: unknown): boolean;
+  /** Whether an error says a broker is unreachable or moving: worth the same call again later. */
+  isTransient(err: unknown): boolean;
 }

@@ -101,4 +101,8 @@ export class KafkajsClient implements KafkaClient {
   isRebalance(err: unknown): boolean {
     return isRebalance(err);
   }
+
+  isTransient(err: unknown): boolean {
+    return isTransient(err);
+  }
 }

@@ -86,4 +86,8 @@ export class PlatformaticClient implements KafkaClient {
   isRebalance(err: unknown): boolean {
     return isRebalance(err);
   }
+
+  isTransient(err: unknown): boolean {
+    return isTransient(err);
+  }
 }
