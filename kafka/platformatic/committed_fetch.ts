@@ -1,4 +1,5 @@
 import { type Consumer, FetchIsolationLevels } from "@platformatic/kafka";
+import { offsetAfter } from "./platformatic_batch.ts";
 
 type FetchOptions = Parameters<Consumer["fetch"]>[0];
 type FetchResponse = Awaited<ReturnType<Consumer["fetch"]>>;
@@ -30,44 +31,26 @@ export async function fetchRecords(
     : FetchIsolationLevels.READ_UNCOMMITTED;
   const response = await consumer.fetch({ ...options, isolationLevel: level });
   if (isolation === "read_uncommitted") return response;
-  const refetch: { partition: ResponsePartition; offset: bigint }[] = [];
-  for (const topic of response.responses) {
-    for (const partition of topic.partitions) {
-      if (!partition.abortedTransactions?.length || !partition.records?.length) continue;
-      const asked = options.topics.find((t) => t.topicId === topic.topicId)?.partitions.find((p) =>
-        p.partition === partition.partitionIndex
-      );
-      if (asked) refetch.push({ partition, offset: asked.fetchOffset });
-    }
-  }
+  const refetch: ResponsePartition[] = response.responses.flatMap((t) => t.partitions)
+    .filter((p) => p.abortedTransactions?.length && p.records?.length);
   if (refetch.length === 0) return response;
   const again = await consumer.fetch({
     ...options,
     isolationLevel: FetchIsolationLevels.READ_UNCOMMITTED,
     topics: options.topics.map((t) => ({
       ...t,
-      partitions: t.partitions.filter((p) =>
-        refetch.some((r) => r.partition.partitionIndex === p.partition)
-      ),
+      partitions: t.partitions.filter((p) => refetch.some((r) => r.partitionIndex === p.partition)),
     })).filter((t) => t.partitions.length > 0),
   });
-  for (const { partition } of refetch) {
-    const committed = partition.records!;
-    const last = committed[committed.length - 1];
-    const end = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
-    const raw = again.responses.flatMap((t) =>
-      t.partitions
-    ).find((p) => p.partitionIndex === partition.partitionIndex)?.records ?? [];
-    const cut = raw.filter((b) =>
-      b.firstOffset + BigInt(b.lastOffsetDelta) < end
-    );
+  const raw = again.responses.flatMap((t) => t.partitions);
+  for (const partition of refetch) {
+    const end = offsetAfter(partition.records!.at(-1)!);
+    const cut = (raw.find((p) => p.partitionIndex === partition.partitionIndex)?.records ?? [])
+      .filter((b) => offsetAfter(b) <= end);
     // An unfiltered answer that reaches less far than the filtered one (it cannot, short of a
     // leader change between the two): the filtered records are not trusted, so none are handed
     // over and the partition is fetched again from the same offset.
-    partition.records = cut.length && cut[cut.length - 1].firstOffset +
-            BigInt(cut[cut.length - 1].lastOffsetDelta) + 1n === end
-      ? cut
-      : [];
+    partition.records = cut.length && offsetAfter(cut.at(-1)!) === end ? cut : [];
   }
   return response;
 }

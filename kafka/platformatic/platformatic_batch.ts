@@ -9,6 +9,11 @@ const IS_CONTROL = 1 << 5;
 /** A transaction marker's key is (version int16, type int16); type 0 is an abort. */
 const ABORT_MARKER = 0;
 
+/** The offset after a record batch's last record: where a fetch after it starts. */
+export function offsetAfter(batch: RecordsBatch): bigint {
+  return batch.firstOffset + BigInt(batch.lastOffsetDelta) + 1n;
+}
+
 /** An aborted transaction a read_committed fetch names: its producer and first offset. */
 export interface AbortedTransaction {
   producerId: bigint;
@@ -51,8 +56,8 @@ export class PlatformaticBatch implements InputBatch {
     let nextAborted = 0;
     const abortedProducers = new Set<bigint>();
     for (const batch of batches) {
-      const lastOffset = batch.firstOffset + BigInt(batch.lastOffsetDelta);
-      while (nextAborted < pending.length && pending[nextAborted].firstOffset <= lastOffset) {
+      const after = offsetAfter(batch);
+      while (nextAborted < pending.length && pending[nextAborted].firstOffset < after) {
         abortedProducers.add(pending[nextAborted++].producerId);
       }
       if (batch.attributes & IS_CONTROL) {

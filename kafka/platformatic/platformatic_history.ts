@@ -2,7 +2,7 @@ import { Consumer, FetchIsolationLevels, ListOffsetTimestamps } from "@platforma
 import type { InputBatch } from "../boundary/records.ts";
 import type { ConnectionSettings } from "../connection.ts";
 import { platformaticOptions } from "./config.ts";
-import { PlatformaticBatch } from "./platformatic_batch.ts";
+import { offsetAfter, PlatformaticBatch } from "./platformatic_batch.ts";
 import { fetchRecords } from "./committed_fetch.ts";
 
 type FetchTopics = Parameters<Consumer["fetch"]>[0]["topics"];
@@ -87,7 +87,7 @@ export async function readPlatformaticHistory(
               read += n;
             }
             const last = batches[batches.length - 1];
-            const after = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
+            const after = offsetAfter(last);
             if (after >= end) next.delete(p);
             else next.set(p, after);
           }

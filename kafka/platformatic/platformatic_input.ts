@@ -20,7 +20,7 @@ import { CommitCoalescer } from "../commit_coalescer.ts";
 import { fetchRecords } from "./committed_fetch.ts";
 import type { ConnectionSettings } from "../connection.ts";
 import { isRebalance, isTransient, platformaticOptions } from "./config.ts";
-import { PlatformaticBatch } from "./platformatic_batch.ts";
+import { offsetAfter, PlatformaticBatch } from "./platformatic_batch.ts";
 
 type FetchTopics = Parameters<Consumer["fetch"]>[0]["topics"];
 
@@ -364,7 +364,7 @@ export class PlatformaticInput implements KafkaInput {
         const batches = part.records;
         if (!batches || batches.length === 0) continue;
         const last = batches[batches.length - 1];
-        const end = last.firstOffset + BigInt(last.lastOffsetDelta) + 1n;
+        const end = offsetAfter(last);
         const batch = new PlatformaticBatch(
           this.topic,
           p,
