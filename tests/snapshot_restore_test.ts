@@ -38,6 +38,13 @@ for (const how of ["stop", "kill"] as const) {
     let second: AgentProcess | undefined;
     try {
       await waitFor("a third scored", async () => (await first.stats()).consumed > total / 3);
+      // A snapshot goes out once the offsets it covers are committed; on @platformatic/kafka a
+      // commit refused while the group settles can take 15 s and more (docs/decisions.md). The
+      // scenario is what the next agent does with snapshots, so they must exist before the stop.
+      await waitFor(
+        "a snapshot per partition",
+        async () => ((await first.stats()).snapshots?.sent ?? 0) >= 6,
+      );
       const consumed = (await first.stats()).consumed;
       if (how === "stop") assert.equal(await first.stop(), 0);
       else await first.kill();
