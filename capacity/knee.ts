@@ -62,6 +62,15 @@ export function analyseStep(
   };
 }
 
+/**
+ * Bounded only because its fit is loose: the lag's slope is above the tolerance, but within
+ * SE_FACTOR standard errors of it. A CPU-throttled agent commits in bursts, so one step's fit can
+ * be too wide to tell a lag growing by several percent of the input from a flat one.
+ */
+export function isLoose(step: StepResult): boolean {
+  return step.bounded && step.lagSlope > step.tolerance;
+}
+
 export type KneeStatus =
   /** A bounded step with an unbounded one above it: the knee lies in [rate, upper). */
   | "found"

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { analyseStep, findKnee, type StepResult } from "./knee.ts";
+import { analyseStep, findKnee, isLoose, type StepResult } from "./knee.ts";
 import { drainRate } from "./drain.ts";
 import type { LagSample } from "./sample.ts";
 
@@ -193,4 +193,39 @@ Deno.test("drain rate starts at the first commit, not while the agents are start
   const d = drainRate(samples)!;
   assert.equal(d.fromT, 5);
   assert.ok(Math.abs(d.rate - 400) < 1e-9, `rate ${d.rate}`);
+});
+
+/** An agent throttled to its CPU quota: it commits what it did only every `every` seconds. */
+function bursty(rate: number, capacity: number, seconds: number, every: number): LagSample[] {
+  let end = 0;
+  let committed = 0;
+  let done = 0;
+  return Array.from({ length: seconds + 1 }, (_, t) => {
+    end += rate;
+    done = Math.min(end, done + capacity);
+    if (t % every === 0) committed = done;
+    return {
+      t,
+      end,
+      committed,
+      lag: end - committed,
+      partitionLag: [],
+      inputRate: rate,
+      throughput: capacity,
+      phase: "step",
+      agents: 1,
+      targetRate: rate,
+    };
+  });
+}
+
+Deno.test("a lag growing by 7% of the input through bursty commits: loose over 20 s, growing over 40 s", () => {
+  const short = analyseStep(0, 8_000, bursty(8_000, 7_440, 20, 4), 3);
+  assert.equal(short.bounded, true, `slope ${short.lagSlope} ± ${short.lagSlopeSe}`);
+  assert.equal(isLoose(short), true);
+  const held = analyseStep(0, 8_000, bursty(8_000, 7_440, 40, 4), 3);
+  assert.equal(held.bounded, false, `slope ${held.lagSlope} ± ${held.lagSlopeSe}`);
+  const flat = analyseStep(0, 6_000, bursty(6_000, 7_440, 20, 4), 3);
+  assert.equal(flat.bounded, true);
+  assert.equal(isLoose(flat), false, `slope ${flat.lagSlope} ± ${flat.lagSlopeSe}`);
 });

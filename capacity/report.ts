@@ -154,7 +154,7 @@ function method(input: ReportInput): string[] {
       p.step_fractions.join(", ")
     } x the drain rate for ${p.step_seconds} s each. The first ${p.settle_seconds} s of a step are left out; lag, end and committed offsets are fitted by least squares over the rest. A step is bounded when lag slope - ${SE_FACTOR} x SE <= ${
       SLOPE_TOLERANCE * 100
-    }% of the measured input rate (the tolerance absorbs the messages in flight). A step below the drain rate whose lag grew is held for another ${p.step_seconds} s and judged on that extension alone: a queue that keeps up at a higher rate holds more messages in flight, so its lag first rises to a new level and then stays there. When the lowest steps already grow, the ramp goes down by halves (at most 3 times) until one is bounded. The ramp stops after two unbounded steps in a row; if every step is bounded it goes on in x1.2 steps (at most 3), unless the driver could not reach the target.`,
+    }% of the measured input rate (the tolerance absorbs the messages in flight). A step below the drain rate whose lag grew is held for another ${p.step_seconds} s and judged on that extension alone: a queue that keeps up at a higher rate holds more messages in flight, so its lag first rises to a new level and then stays there. A step that is bounded only because its fit is loose (lag slope above the tolerance but within ${SE_FACTOR} x SE of it) is held for another ${p.step_seconds} s too and judged on the whole step: an agent throttled to its CPU quota commits in bursts, and one step's fit can be too wide to tell a growing lag from a flat one. When the lowest steps already grow, the ramp goes down by halves (at most 3 times) until one is bounded. The ramp stops after two unbounded steps in a row; if every step is bounded it goes on in x1.2 steps (at most 3), unless the driver could not reach the target.`,
     `The knee is the highest measured input rate of a bounded step; its bracket reaches up to the lowest unbounded rate above it. It is compared with the saturated throughput (consumption while lag grew) and with the drain rate.`,
     remote
       ? `(c) Scaling: the given agents are measured as one fleet at the size they have.`
@@ -266,7 +266,9 @@ export function renderMarkdown(r: CapacityReport): string {
           s.firstFit
             ? ` (held twice as long: the first ${s.firstFit.samples} samples grew at ${
               s.firstFit.lagSlope.toFixed(1)
-            } ± ${s.firstFit.lagSlopeSe.toFixed(1)}/s; the row fits the extension)`
+            } ± ${s.firstFit.lagSlopeSe.toFixed(1)}/s; the row fits ${
+              s.firstFit.judged === "extension" ? "the extension" : "the whole step"
+            })`
             : ""
         } |`,
       );
