@@ -273,44 +273,38 @@ async function measure(
       let result = analyseStep(k + 1, rates[k], window, o.settleSeconds);
       let firstFit: StepRecord["firstFit"] = null;
       let toT = window.at(-1)?.t ?? NaN;
-      if (!result.bounded && drain && rates[k] < drain.rate) {
-        // Below the drain rate a growing lag may only be rising to the higher level a busier
-        // queue keeps in flight: hold the rate and judge the step on the extension alone.
+      // Below the drain rate a growing lag may only be rising to the higher level a busier queue
+      // keeps in flight: hold the rate and judge the step on the extension alone. Too wide a fit
+      // is no evidence that the agents kept up: hold it too, and twice the samples narrow it.
+      const hold = !result.bounded && drain && rates[k] < drain.rate
+        ? "extension"
+        : isLoose(result)
+        ? "whole"
+        : null;
+      if (hold) {
         o.progress(
-          `${label}: ${phase}: lag grew below the drain rate, holding ${o.stepSeconds} s more`,
+          `${label}: ${phase}: ${
+            hold === "extension"
+              ? "lag grew below the drain rate"
+              : `lag slope ${result.lagSlope.toFixed(1)} ± ${
+                result.lagSlopeSe.toFixed(1)
+              }/s is above the tolerance but within its error`
+          }, holding ${o.stepSeconds} s more`,
         );
         firstFit = {
           lagSlope: result.lagSlope,
           lagSlopeSe: result.lagSlopeSe,
           samples: result.samples,
-          judged: "extension",
+          judged: hold,
         };
         ctx.phase = phase;
         const more = sampler.samples.length;
         await driver.run(rates[k], { durationMs: o.stepSeconds * 1000, signal: o.signal });
         ctx.phase = "between steps";
-        const extension = sampler.samples.slice(more).filter((s) => s.phase === phase);
-        result = analyseStep(k + 1, rates[k], extension, 0);
-        toT = extension.at(-1)?.t ?? toT;
-      } else if (isLoose(result)) {
-        // Too wide a fit is no evidence that the agents kept up: twice the samples narrow it.
-        o.progress(
-          `${label}: ${phase}: lag slope ${result.lagSlope.toFixed(1)} ± ${
-            result.lagSlopeSe.toFixed(1)
-          }/s is above the tolerance but within its error, holding ${o.stepSeconds} s more`,
-        );
-        firstFit = {
-          lagSlope: result.lagSlope,
-          lagSlopeSe: result.lagSlopeSe,
-          samples: result.samples,
-          judged: "whole",
-        };
-        ctx.phase = phase;
-        await driver.run(rates[k], { durationMs: o.stepSeconds * 1000, signal: o.signal });
-        ctx.phase = "between steps";
-        const whole = sampler.samples.slice(from).filter((s) => s.phase === phase);
-        result = analyseStep(k + 1, rates[k], whole, o.settleSeconds);
-        toT = whole.at(-1)?.t ?? toT;
+        const held = sampler.samples.slice(hold === "extension" ? more : from)
+          .filter((s) => s.phase === phase);
+        result = analyseStep(k + 1, rates[k], held, hold === "extension" ? 0 : o.settleSeconds);
+        toT = held.at(-1)?.t ?? toT;
       }
       const limited = result.inputRate < DRIVER_SHORTFALL * rates[k];
       steps.push({
