@@ -17,8 +17,8 @@ import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./varint.ts";
  *   numbers, an empty header list is one object, and an uncompressed batch's records are read
  *   where they lie.
  *
- * Anything else (string keys or values, headers, deltas past 32 bits, timestamps past 2^53,
- * compressed batches) goes through kafkajs' own code.
+ * Anything else (headers, deltas past 32 bits, timestamps past 2^53, compressed batches) goes
+ * through kafkajs' own code.
  */
 
 /** kafkajs' protocol Encoder, as far as these functions use it. */
@@ -53,7 +53,7 @@ export interface RecordFields {
 export type RecordEncoding = RecordBytes | KafkajsEncoder;
 
 /**
- * A record with Buffer (or null) key and value, no headers and 32-bit deltas, not yet written:
+ * A record with Buffer (or null) key and value (strings made Buffers), no headers and 32-bit deltas, not yet written:
  * `writeRecords` puts its bytes into the batch's encoder directly.
  */
 export class RecordBytes {
@@ -104,23 +104,23 @@ export function createRecordEncoder(
   kafkajsRecord: (fields: RecordFields) => RecordEncoding,
 ): (fields: RecordFields) => RecordEncoding {
   return (fields) => {
-    const key = fields.key ?? null;
-    const value = fields.value;
     const offsetDelta = fields.offsetDelta ?? 0;
     const timestampDelta = fields.timestampDelta ?? 0;
-    if (
-      (key === null || Buffer.isBuffer(key)) && (value === null || Buffer.isBuffer(value)) &&
-      isEmpty(fields.headers) && isInt32(offsetDelta) && isInt32(timestampDelta)
-    ) {
-      return new RecordBytes(
-        key as Buffer | null,
-        value as Buffer | null,
-        offsetDelta,
-        timestampDelta,
-      );
+    if (!isEmpty(fields.headers) || !isInt32(offsetDelta) || !isInt32(timestampDelta)) {
+      return kafkajsRecord(fields);
     }
-    return kafkajsRecord(fields);
+    return new RecordBytes(
+      asBuffer(fields.key ?? null),
+      asBuffer(fields.value),
+      offsetDelta,
+      timestampDelta,
+    );
   };
+}
+
+/** A string as kafkajs writes it (its UTF-8 bytes), so that string records take the fast path. */
+function asBuffer(data: Buffer | string | null): Buffer | null {
+  return typeof data === "string" ? Buffer.from(data) : data;
 }
 
 /**

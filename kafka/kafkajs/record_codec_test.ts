@@ -36,18 +36,22 @@ interface TestMessage {
   timestampDelta: number;
 }
 
+/** kafkajs' own record encoder, the reference for the bytes of the replaced one. */
+const shippedRecord = shipped("recordBatch/record/v0/index.js");
+
 /** Records as kafkajs' produce request makes them (produce/v3/request.js). */
-function records(messages: TestMessage[]) {
-  return messages.map((m, i) => Record({ ...m, offsetDelta: i }));
+function records(messages: TestMessage[], record = Record) {
+  return messages.map((m, i) => record({ ...m, offsetDelta: i }));
 }
 
 async function batchBytes(
   messages: TestMessage[],
   firstTimestamp: number,
   compression = 0,
+  record = Record,
 ): Promise<Buffer> {
   const encoded = await RecordBatch({
-    records: records(messages),
+    records: records(messages, record),
     firstTimestamp,
     maxTimestamp: firstTimestamp + 1000,
     compression,
@@ -68,24 +72,37 @@ const MESSAGES: TestMessage[] = Array.from({ length: 300 }, (_, i) => ({
   timestampDelta: [0, 1, -1, 63, 64, 8191, 2 ** 20, -(2 ** 26), 2 ** 31 - 1][i % 9],
 }));
 
-Deno.test("records with Buffer keys and values take the in-place path", () => {
+Deno.test("records with Buffer or string keys and values take the in-place path", () => {
+  assert.notEqual(shippedRecord, Record);
   assert.ok(records(MESSAGES).every((r) => r instanceof RecordBytes));
-  const strings = MESSAGES.map(asStrings).filter((m) => m.key !== null || m.value !== null);
-  assert.ok(records(strings).every((r) => !(r instanceof RecordBytes)));
+  assert.ok(records(MESSAGES.map(asStrings)).every((r) => r instanceof RecordBytes));
+  const withHeaders = MESSAGES.map((m) => ({ ...m, headers: { h: "1" } }));
+  assert.ok(records(withHeaders).every((r) => !(r instanceof RecordBytes)));
 });
 
 Deno.test("a record batch is kafkajs' bytes whichever path its records took", async () => {
   const at = 1_764_000_000_000;
-  const expected = await batchBytes(MESSAGES.map(asStrings), at);
+  const expected = await batchBytes(MESSAGES, at, 0, shippedRecord);
   assert.deepEqual(await batchBytes(MESSAGES, at), expected);
-  // Records outside the fast path (headers, string values, a delta past 32 bits) mixed in.
+  assert.deepEqual(await batchBytes(MESSAGES.map(asStrings), at), expected);
+  // Non-ASCII strings: their UTF-8 bytes, as kafkajs writes them.
+  const accented = MESSAGES.map((m, i) => ({
+    ...m,
+    key: `clé-${i}`,
+    value: `valeur ${"é".repeat(i % 90)}`,
+  }));
+  assert.deepEqual(
+    await batchBytes(accented, at),
+    await batchBytes(accented, at, 0, shippedRecord),
+  );
+  // Records outside the fast path (headers, a delta past 32 bits) mixed in with strings.
   const mixed = MESSAGES.map((m, i) =>
     i % 5 === 0 ? { ...m, headers: { h: String(i) } } : i % 7 === 0 ? asStrings(m) : m
   );
   mixed[3] = { ...mixed[3], timestampDelta: 2 ** 33 };
   assert.deepEqual(
     await batchBytes(mixed, at),
-    await batchBytes(mixed.map(asStrings), at),
+    await batchBytes(mixed.map(asStrings), at, 0, shippedRecord),
   );
 });
 
