@@ -22,6 +22,11 @@ const BENCHES: Record<string, { file: string; summary: string }> = {
     file: "./data_bench.ts",
     summary: "generator, file reader and row parser throughput (rows/s)",
   },
+  "load-driver": {
+    file: "./load_driver_bench.ts",
+    summary:
+      "the capacity planner's load driver: CPU µs per transaction (its label too), flat out and at 20,000 and 60,000 tx/s",
+  },
   producer: {
     file: "./producer_bench.ts",
     summary: "producer's highest send rate to a broker, pacing error at 50, 400 and 5,000 tx/s",

@@ -4,7 +4,8 @@ import { type TopicNames, topicPartitions } from "../kafka/topics.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
 import { createPacer } from "../producer/rate_pacer.ts";
 import { RowSender } from "../producer/row_sender.ts";
-import { type LoopedBatch, loopRows, rowValue } from "./looping_rows.ts";
+import { type LoopedBatch, loopRows } from "./looping_rows.ts";
+import { RowValues } from "./row_values.ts";
 
 export interface LoadDriverOptions {
   topics: TopicNames;
@@ -34,6 +35,7 @@ export class LoadDriver {
   #output: KafkaOutput | undefined;
   #sender: RowSender | undefined;
   readonly #rows: AsyncGenerator<LoopedBatch>;
+  readonly #values = new RowValues();
   #current: LoopedBatch | undefined;
   #index = 0;
 
@@ -97,8 +99,9 @@ export class LoadDriver {
           continue;
         }
         const { batch: rows, pass } = this.#current!;
+        const values = this.#values;
         await this.#sender!.send(rows, this.#index, this.#index + n, {
-          value: (b, i) => rowValue(b, i, pass),
+          value: (b, i) => values.of(b, i, pass),
         });
         this.#index += n;
         sent += n;

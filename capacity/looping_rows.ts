@@ -54,20 +54,3 @@ export async function* loopRows(
     }
   }
 }
-
-const encoder = new TextEncoder();
-
-/**
- * The message value of row i: the file's own bytes on the first pass and for rejected lines
- * (they go to the agents' DLQ either way), a clean CSV line of the shifted fields afterwards.
- */
-export function rowValue(batch: RowBatch, i: number, pass: number): Uint8Array {
-  if (pass === 0 || batch.reason[i] !== null) return batch.line(i).slice();
-  const seconds = batch.timeSeconds[i];
-  const datetime = new Date(batch.eventTimeMs[i]).toISOString().slice(0, 19).replace("T", " ");
-  return encoder.encode(
-    `${batch.transactionId[i]},${datetime},${batch.customerId[i]},${batch.terminalId[i]},${
-      batch.amount[i].toFixed(2)
-    },${seconds},${Math.floor(seconds / 86_400)},${batch.fraud[i]},${batch.scenario[i]}`,
-  );
-}

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { parseRow } from "../transactions/parse_row.ts";
 import { RowState } from "../transactions/row_fields.ts";
 import { newTransaction } from "../transactions/transaction.ts";
-import { loopRows, rowValue } from "./looping_rows.ts";
+import { loopRows } from "./looping_rows.ts";
+import { RowValues } from "./row_values.ts";
 
 Deno.test("later passes shift ids and whole days, and re-encode parseable lines", async () => {
   const dir = await Deno.makeTempDir();
@@ -20,8 +21,9 @@ Deno.test("later passes shift ids and whole days, and re-encode parseable lines"
     );
     const lines: string[] = [];
     const decoder = new TextDecoder();
+    const values = new RowValues();
     for await (const { batch, pass } of loopRows([`${dir}/2018-04-01.txt`], 16)) {
-      for (let i = 0; i < batch.count; i++) lines.push(decoder.decode(rowValue(batch, i, pass)));
+      for (let i = 0; i < batch.count; i++) lines.push(decoder.decode(values.of(batch, i, pass)));
       if (pass === 2) break;
     }
     assert.deepEqual(lines, [
