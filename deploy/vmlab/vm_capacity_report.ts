@@ -82,15 +82,22 @@ function rate(v: number | null): string {
 const HELD = 0.5;
 /** Busy cores at least this share of the machine's: nothing was left for anyone. */
 const FULL = 0.95;
+/**
+ * Using at least this share of its vCPUs: the VM had none to spare, even when it was throttled in
+ * few periods (an agent of 1 vCPU is mostly one JavaScript thread, which seldom overdraws a
+ * whole core's quota).
+ */
+const SPENT = 0.9;
 
 /**
- * What set the limit: the agent VMs held at their quota, else the broker VM held at its, else a
- * machine with every core busy, else the load driver (one JavaScript thread); null unmeasured.
+ * What set the limit: the agent VMs held at or using up their quota, else the broker VM held at
+ * its, else a machine with every core busy, else the load driver (one JavaScript thread); null
+ * unmeasured.
  */
 export function limitedBy(r: VmRun): "agent" | "broker" | "machine" | "driver" | null {
   const c = r.limitCpu;
   if (!c) return null;
-  if (c.agentVmThrottled >= HELD) return "agent";
+  if (c.agentVmThrottled >= HELD || c.agentVmCores >= SPENT * r.vcpu) return "agent";
   if (c.brokerVmThrottled >= HELD) return "broker";
   if (c.machineCores >= FULL * c.machineSize) return "machine";
   return "driver";
@@ -155,7 +162,8 @@ export async function writeVmCapacityReport(
     ),
     "",
     "Limit: CPU during the lowest step above the knee whose lag grew (else the highest sent). " +
-    "Agent VMs throttled in most quota periods were held at their vCPUs: the knee is theirs. " +
+    "Agent VMs throttled in most quota periods, or using 90% of their vCPUs, were held at them: " +
+    "the knee is theirs. " +
     "Otherwise they had CPU to spare and the broker VM (throttled), the machine (every core " +
     "busy) or the load driver set the rate, and the agents' knee is only at least the one shown.",
     "",

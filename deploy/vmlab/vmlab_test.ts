@@ -122,12 +122,12 @@ Deno.test("fleet size per VM size: 70% of the knee plus one spare; the smallest 
 });
 
 Deno.test("a knee is the agents' only where their VMs were held at their quota", () => {
-  const cpu = (agentThrottled: number, brokerThrottled: number, machine: number) => ({
+  const cpu = (agentThrottled: number, brokerThrottled: number, machine: number, agent = 0.5) => ({
     ...run(1, 1, 17_000),
     limitCpu: {
       inputRate: 34_000,
       grew: true,
-      agentVmCores: 0.5,
+      agentVmCores: agent,
       agentVmThrottled: agentThrottled,
       brokerVmCores: 0.2,
       brokerVmThrottled: brokerThrottled,
@@ -140,5 +140,7 @@ Deno.test("a knee is the agents' only where their VMs were held at their quota",
   assert.equal(limitedBy(cpu(0, 0.7, 1.5)), "broker");
   assert.equal(limitedBy(cpu(0, 0, 1.98)), "machine");
   assert.equal(limitedBy(cpu(0, 0, 1.2)), "driver");
+  // A 1-vCPU agent using 0.96 of it, throttled in few periods: its own CPU, not the driver.
+  assert.equal(limitedBy(cpu(0.39, 0, 1.78, 0.96)), "agent");
   assert.equal(limitedBy(run(1, 1, 17_000)), null);
 });
