@@ -228,7 +228,6 @@ async function measure(
       vcpu,
       knee: m?.knee.rate ?? null,
       upper: m?.knee.upper ?? null,
-      grewAt: lowestGrowing(m?.steps ?? []),
       status: m?.knee.status ?? "none",
       drain: m?.drain?.rate ?? null,
       driverLimited: m?.driverLimited ?? false,
@@ -248,11 +247,6 @@ async function measure(
     current = undefined;
     await lab.down();
   }
-}
-
-function lowestGrowing(steps: { bounded: boolean; inputRate: number }[]): number | null {
-  const rates = steps.filter((s) => !s.bounded).map((s) => s.inputRate);
-  return rates.length ? Math.min(...rates) : null;
 }
 
 /** The lab being measured, taken down when the run is interrupted. */

@@ -7,10 +7,11 @@ export interface VmRun {
   vcpu: number;
   /** Highest bounded input rate of the whole fleet, tx/s; null when no step was bounded. */
   knee: number | null;
-  /** Lowest growing rate above the knee, tx/s. */
+  /**
+   * Lowest growing rate above the knee, tx/s: the knee lies in [knee, upper). A step that grew
+   * below a bounded one (a transient) is in the row's own report, not here.
+   */
   upper: number | null;
-  /** Lowest input rate of any step whose lag grew, tx/s (may lie below a noisy bounded one). */
-  grewAt: number | null;
   /** "found": a growing step above bounds it; "not_reached": the knee is only a lower bound. */
   status: string;
   drain: number | null;
@@ -156,7 +157,7 @@ export async function writeVmCapacityReport(
     "| vCPU | knee tx/s | lag grew at tx/s | drain tx/s | status | limit: at the limiting step, cores (throttled) of agent VM / broker VM / driver / machine | run |",
     "| ---: | ---: | ---: | ---: | --- | --- | --- |",
     ...knees.map((r) =>
-      `| ${r.vcpu} | ${knee(r)} | ${rate(r.grewAt)} | ${rate(r.drain)} | ${r.status}${
+      `| ${r.vcpu} | ${knee(r)} | ${rate(r.upper)} | ${rate(r.drain)} | ${r.status}${
         r.driverLimited ? " (driver-limited)" : ""
       } | ${cpuCell(r)} | [report](${r.report}) |`
     ),

@@ -99,7 +99,6 @@ function run(vms: number, vcpu: number, knee: number | null, status = "found"): 
     vcpu,
     knee,
     upper: null,
-    grewAt: null,
     status,
     drain: null,
     driverLimited: false,
