@@ -10,6 +10,7 @@ import {
   outputs,
   partitionProgress,
 } from "../support/agent_group.ts";
+import type { AgentStatsDocument } from "../../agent/stats_document.ts";
 import { kafkaTest, testKafka, uniquePrefix } from "../support/kafka.ts";
 import {
   type AgentProcess,
@@ -99,9 +100,22 @@ Deno.test(
       let produced = false;
       // Awaited once the failovers are done; a failure before that must not go unhandled.
       producing.then(() => (produced = true), () => {});
+      // Once in a CI run 60 s were not enough on the 2 shared cores: 90 s, and what each agent
+      // was doing when it times out.
+      let starting: AgentStatsDocument[] = [];
       await waitFor("scoring under way", async () => {
-        const s = await Promise.all(agents.map((a) => a.stats()));
-        return s.every((x) => x.scored > 500);
+        starting = await Promise.all(agents.map((a) => a.stats()));
+        return starting.every((x) => x.scored > 500);
+      }, 90_000).catch((e) => {
+        throw new Error(
+          `${e.message}: ` + starting.map((x, i) =>
+            `agent f${i} scored ${x.scored}, partitions [${x.assigned_partitions}], waiting ` +
+            `[${x.labels.waiting_partitions}], label watermark ${x.labels.watermark}`
+          ).join("; ") + "\n" +
+            agents.map((a, i) =>
+              `agent f${i}:\n${a.log.slice(-6).join("\n")}`
+            ).join("\n"),
+        );
       });
       const recoveries: number[] = [];
       const failover = async (node: number) => {
