@@ -190,6 +190,7 @@ export class Agent {
       late: join.late,
       dropped: join.dropped,
       terminal_days_held: this.#engine.terminalDaysHeld,
+      rewinds: join.rewinds,
       stale_scores: join.staleScores,
       max_stale_gap_ms: join.maxStaleGapMs,
     };
@@ -316,6 +317,12 @@ export class Agent {
    * record not acknowledged, i.e. this chunk.
    */
   #labelsReady(partition: number, cutoffDay: number): boolean {
+    // Handed over behind the days released here: read the labels again before scoring it. The
+    // rewound join has no watermark, so the partition waits below like any other.
+    if (this.#join.released(cutoffDay)) {
+      this.#config.log.log("info", "labels_rewind", { partition, cutoff_day: cutoffDay });
+      this.#labels.rewind();
+    }
     const need = this.#join.neededWatermarkMs(cutoffDay);
     if (this.#join.isReady(need)) {
       this.#waitingSince.delete(partition);

@@ -20,6 +20,7 @@ export interface LabelJoinCounters {
   readonly late: number;
   readonly staleScores: number;
   readonly maxStaleGapMs: number;
+  readonly rewinds: number;
 }
 
 /** Everything an agent counts, and its two renderings: /stats JSON and /metrics text. */
@@ -127,6 +128,13 @@ export class AgentStats {
       "gauge",
       "Largest event-time gap between the label watermark a stale score needed and the one it had.",
       labels.maxStaleGapMs / 1000,
+      base,
+    );
+    p.sample(
+      "fraudstream_agent_label_rewinds_total",
+      "counter",
+      "Times the labels were read again from the start, for a partition handed over behind the days released.",
+      labels.rewinds,
       base,
     );
     p.sample(

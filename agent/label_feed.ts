@@ -23,6 +23,11 @@ export class LabelFeed {
   /** Every record is read into this one: the feed allocates nothing per label. */
   readonly #record: LabelRecord = newLabelRecord();
   #input?: KafkaInput;
+  #groupId = "";
+  /** Counts rewinds: a batch of an older reader is ignored. */
+  #generation = 0;
+  /** The rewinds under way, in order. */
+  #opening: Promise<void> = Promise.resolve();
   labels = 0;
   watermarks = 0;
   invalid = 0;
@@ -42,8 +47,30 @@ export class LabelFeed {
     } finally {
       await admin.close();
     }
+    this.#groupId = groupId;
+    await this.#open();
+  }
+
+  /**
+   * Reads the topic again from the start into a rewound join (LabelJoin.rewind): for a partition
+   * handed over behind the days already released. Records still arriving from the reader being
+   * replaced are ignored from this call on.
+   */
+  rewind(): void {
+    this.#generation++;
+    this.#join.rewind();
+    this.#held.clear();
+    this.#opening = this.#opening.then(async () => {
+      await this.#input?.stop();
+      await this.#open();
+    });
+  }
+
+  /** Starts a reader of the whole topic; its group is new, so it starts at the earliest offset. */
+  async #open(): Promise<void> {
+    const generation = this.#generation;
     const input = this.#client.input({
-      group: groupId,
+      group: `${this.#groupId}.${generation}`,
       topic: this.#topic,
       start: "earliest",
       commit: "none",
@@ -52,6 +79,7 @@ export class LabelFeed {
     });
     this.#input = input;
     await input.start((batch, control) => {
+      if (generation !== this.#generation) return Promise.resolve();
       const partition = batch.partition;
       const l = this.#record;
       for (let i = 0; i < batch.length; i++) {
@@ -91,6 +119,7 @@ export class LabelFeed {
 
   async stop(): Promise<void> {
     this.#join.close();
+    await this.#opening.catch(() => {});
     await this.#input?.stop();
   }
 }

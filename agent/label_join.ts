@@ -26,8 +26,10 @@ interface Waiter {
  * - and the engine still holds those days. Labels are applied as they arrive (terminal state is
  *   kept by day, so labels of later days change nothing a window reads); days are released only
  *   below the slowest assigned partition's position, so no transaction still to come loses them.
- * A transaction scored without both (its partition waited --label-wait in vain, or it arrived
- * far behind the positions known) is stale: counted, and marked in its prediction.
+ * A partition handed over far behind the days released (its last owner stalled, then the group
+ * moved it) has the feed read the labels again from the start (rewind) before it is scored. A
+ * transaction scored without both (its partition waited --label-wait in vain) is stale: counted,
+ * and marked in its prediction.
  *
  * Leakage cannot happen either way: the windows never read the cutoff day or later.
  */
@@ -56,6 +58,8 @@ export class LabelJoin {
   staleScores = 0;
   /** Largest event-time gap between what a stale transaction needed and the watermark, ms. */
   maxStaleGapMs = 0;
+  /** Times the labels were read again from the start (see rewind). */
+  rewinds = 0;
 
   constructor(engine: FeatureEngine, maxHeldDays = DEFAULT_MAX_HELD_DAYS) {
     this.#engine = engine;
@@ -175,6 +179,25 @@ export class LabelJoin {
     if (this.#engine.terminalDaysHeld <= this.#maxHeldDays) return false;
     const mark = this.#partitionWatermarks.get(partition) ?? -Infinity;
     return this.#waiters.every((w) => mark >= w.needMs);
+  }
+
+  /**
+   * Whether the days a transaction with this cutoff day reads were released: only reading the
+   * labels again from the start (rewind) can score it exactly.
+   */
+  released(cutoffDay: number): boolean {
+    return !this.#engine.terminalWindowsHeld(cutoffDay);
+  }
+
+  /**
+   * Forgets every label and watermark read, for a feed about to read the labels topic again from
+   * the start: nothing is ready until its watermarks come back. Waiters keep waiting.
+   */
+  rewind(): void {
+    this.#engine.dropTerminalDays();
+    for (const p of this.#partitionWatermarks.keys()) this.#partitionWatermarks.set(p, -Infinity);
+    this.#watermark = -Infinity;
+    this.rewinds++;
   }
 
   /** Releases every waiter (the agent is stopping). */

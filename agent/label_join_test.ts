@@ -259,3 +259,40 @@ Deno.test("a partition waiting for its watermark keeps the days it will read hel
   join.scored(3, 95);
   assert.equal(join.exact(20), false, "once both are past, the early days go");
 });
+
+Deno.test("rewind: a partition behind the released days is exact once the labels are read again", () => {
+  const rows = history(4000, 120, 11);
+  const expected = offline(rows);
+  const engine = new FeatureEngine({ labelDelayMs: DELAY });
+  const join = new LabelJoin(engine);
+  join.setPartitions([0]);
+  const readLabels = () => {
+    for (const l of rows) join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
+    join.setWatermark(0, rows.at(-1)!.eventTimeMs);
+  };
+  readLabels();
+  // Partition 1 (customers >= 15) is scored to the end and releases the days behind it; then
+  // partition 0 is handed over from its first row.
+  join.setAssigned(new Map(), [1]);
+  const out = new Float32Array(rows.length * FEATURE_COUNT);
+  const score = (partition: number) =>
+    rows.forEach((tx, i) => {
+      if ((tx.customerId < 15 ? 0 : 1) !== partition) return;
+      const cutoff = engine.labelCutoffDay(tx.eventTimeMs);
+      if (join.released(cutoff)) {
+        join.rewind();
+        assert.equal(join.isReady(join.neededWatermarkMs(cutoff)), false, "no watermark yet");
+        readLabels();
+      }
+      engine.process(tx, out, i * FEATURE_COUNT);
+      assert.ok(join.exact(cutoff), `row ${i}`);
+      join.scored(partition, cutoff);
+    });
+  score(1);
+  join.setAssigned(new Map([[1, Infinity]]), [0]);
+  assert.ok(join.released(engine.labelCutoffDay(rows[0].eventTimeMs)));
+  score(0);
+  assert.deepEqual(out, expected);
+  assert.equal(join.rewinds, 1);
+  assert.equal(join.staleScores, 0);
+});

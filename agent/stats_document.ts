@@ -6,7 +6,7 @@ import type { Rates } from "../metrics/rate_meter.ts";
 import type { OnlineQualitySummary } from "./online_quality.ts";
 
 /** Raised with every change of AgentStatsDocument a reader could misread. */
-export const AGENT_STATS_VERSION = 1;
+export const AGENT_STATS_VERSION = 2;
 
 /** The last restore of feature state from the partition histories. */
 export interface RestoreReport {
@@ -43,6 +43,8 @@ export interface AgentLabelsState {
   late: number;
   dropped: number;
   terminal_days_held: number;
+  /** Times the labels were read again from the start, for a partition handed over far behind. */
+  rewinds: number;
   stale_scores: number;
   max_stale_gap_ms: number;
 }
@@ -176,6 +178,7 @@ const AGENT_STATS_SHAPE: Shape<AgentStatsDocument> = {
     late: "number",
     dropped: "number",
     terminal_days_held: "number",
+    rewinds: "number",
     stale_scores: "number",
     max_stale_gap_ms: "number",
   },

@@ -54,9 +54,13 @@ Deno.test("a document of another version, role or shape is refused in one line",
   const { version: _, ...unversioned } = agentStatsDocument();
   assert.equal(
     refused(unversioned),
-    "agent stats version none (an older release); this reader needs version 1: run one fraudstream release on both sides",
+    `agent stats version none (an older release); this reader needs version ${AGENT_STATS_VERSION}: run one fraudstream release on both sides`,
   );
-  assert.match(refused({ ...agentStatsDocument(), version: 2 }), /^agent stats version 2; /);
+  const newer = AGENT_STATS_VERSION + 1;
+  assert.match(
+    refused({ ...agentStatsDocument(), version: newer }),
+    new RegExp(`^agent stats version ${newer}; `),
+  );
   assert.equal(
     refused({ ...agentStatsDocument(), role: "producer" }),
     'expected the stats of role "agent", got role "producer"',
@@ -65,10 +69,10 @@ Deno.test("a document of another version, role or shape is refused in one line",
   const doc = agentStatsDocument();
   assert.equal(
     refused({ ...doc, lag: { ...doc.lag, partitions: [{ topic: "t", partition: "0", lag: 1 }] } }),
-    "agent stats version 1 with a wrong field: lag.partitions[0].partition: expected a number, got a string",
+    `agent stats version ${AGENT_STATS_VERSION} with a wrong field: lag.partitions[0].partition: expected a number, got a string`,
   );
   assert.equal(
     refused({ ...doc, rates: { ...doc.rates, scored: undefined } }),
-    "agent stats version 1 with a wrong field: rates.scored: expected an object, got nothing",
+    `agent stats version ${AGENT_STATS_VERSION} with a wrong field: rates.scored: expected an object, got nothing`,
   );
 });

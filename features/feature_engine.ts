@@ -274,6 +274,16 @@ export class FeatureEngine {
     this.#termCacheCutoff = NaN;
   }
 
+  /**
+   * Forgets every label, released days included, before the labels are read again from the
+   * start: the agent does so when it is handed a partition behind the days it released.
+   */
+  dropTerminalDays(): void {
+    this.#termDays.clear();
+    this.#termEvictedBefore = -Infinity;
+    this.#termCacheCutoff = NaN;
+  }
+
   /** Whether the terminal windows of a transaction with this label cutoff day are still held. */
   terminalWindowsHeld(cutoffDay: number): boolean {
     return cutoffDay - TERMINAL_SPAN >= this.#termEvictedBefore;

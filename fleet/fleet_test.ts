@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { AGENT_STATS_VERSION } from "../agent/stats_document.ts";
 import type { StatsDocumentHead } from "../http/stats_document.ts";
 import { startStatsServer, type StatsServer } from "../http/stats_server.ts";
 import { agentStatsDocument } from "../tests/support/agent_stats_document.ts";
@@ -81,7 +82,7 @@ Deno.test("fleet: one row per agent, a total, and the dead agent listed as down"
     assert.match(lines[5], /^TOTAL \(2 of 4 up\)\s+500\.0\s+150\s+max 35\.3\s+3\s+2$/);
     assert.equal(
       lines[6],
-      `down: ${old.url}: /stats: agent stats version none (an older release); this reader needs version 1: run one fraudstream release on both sides`,
+      `down: ${old.url}: /stats: agent stats version none (an older release); this reader needs version ${AGENT_STATS_VERSION}: run one fraudstream release on both sides`,
     );
     assert.match(lines[7], new RegExp(`^down: http://${dead}: .*Connection refused`));
     assert.equal(lines.length, 8);

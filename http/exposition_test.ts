@@ -17,7 +17,7 @@ import { statsApp } from "./stats_server.ts";
  */
 
 const ENGINE = { outOfOrder: 2, tooOld: 1, saturated: 0 };
-const JOIN = { lagMs: 1500, late: 0, staleScores: 3, maxStaleGapMs: 250 };
+const JOIN = { lagMs: 1500, late: 0, staleScores: 3, maxStaleGapMs: 250, rewinds: 0 };
 
 function agentStats(instance: string): AgentStats {
   const quality = new OnlineQuality(0.5, 100);

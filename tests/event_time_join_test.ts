@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { topicNames } from "../kafka/topics.ts";
 import { FileReader } from "../producer/file_reader.ts";
 import { LabelFeedback } from "../producer/label_feedback.ts";
-import { freshTopics, groupDrained } from "./support/agent_group.ts";
+import { freshTopics, groupDrained, partitionProgress } from "./support/agent_group.ts";
 import { kafkaTest, testKafka } from "./support/kafka.ts";
 import {
   assertMatchesOffline,
@@ -140,5 +140,38 @@ Deno.test({
     );
   } finally {
     await agent.stop();
+  }
+});
+
+Deno.test({
+  name: "a partition handed over far behind the days released: the labels are read again, exactly",
+  ...kafkaTest,
+}, async () => {
+  const prefix = await freshTopics("handover", 2);
+  const group = "join-handover";
+  const sent = await produceFiles(prefix, dirty);
+  // The slow member takes both partitions first; the fast one joins, takes one of them, scores it
+  // to the end and releases the label days behind it, while the slow one is still near day 1.
+  const slow = await startAgent(prefix, group, [
+    "--max-batch",
+    "50",
+    "--test-batch-cost-ms",
+    "500",
+  ]);
+  const fast = await startAgent(prefix, group);
+  try {
+    await waitFor("the fast member drained its partition", async () => {
+      const { assigned_partitions: mine } = await fast.stats();
+      const progress = await partitionProgress(prefix, group);
+      return mine.length === 1 && progress.get(mine[0])!.committed >= progress.get(mine[0])!.end;
+    });
+    const held = (await fast.stats()).labels.terminal_days_held;
+    await slow.stop();
+    await assertMatchesOffline(prefix, group, sent, offline.dirty, [fast]);
+    const labels = (await fast.stats()).labels;
+    assert.ok(held < 60, `${held} label days held once the partition was through`);
+    assert.ok(labels.rewinds >= 1, "the labels were read again for the partition handed over");
+  } finally {
+    await Promise.all([slow.stop(), fast.stop()]);
   }
 });

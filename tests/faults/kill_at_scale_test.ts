@@ -148,6 +148,16 @@ for (const exactlyOnce of [false, true]) {
           `kills ${KILLS}: group without commits ${fmt(gaps)}, recovery ${fmt(recoveries)}, ` +
           `drained after ${drainedS.toFixed(0)} s, max |streamed - offline| ${scores.maxDiff}`,
       );
+      // Where stale scores come from, if any: a watermark waited for in vain (gap > 0), or window
+      // days released before a far-behind partition reached this agent (gap 0).
+      for (const [i, a] of agents.entries()) {
+        const { labels, assigned_partitions } = await a.stats();
+        console.log(
+          `agent s${i} (partitions ${assigned_partitions}): stale ${labels.stale_scores} ` +
+            `(max gap ${labels.max_stale_gap_ms} ms), label waits ${labels.waits}, ` +
+            `labels of released days ${labels.dropped}`,
+        );
+      }
       assert.equal(lost, 0, `${lost} transaction ids lost`);
       if (exactlyOnce) {
         assert.equal(duplicates, 0);

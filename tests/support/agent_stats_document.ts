@@ -52,6 +52,7 @@ export function agentStatsDocument(fields: Partial<AgentStatsDocument> = {}): Ag
       late: 0,
       dropped: 0,
       terminal_days_held: 0,
+      rewinds: 0,
       stale_scores: 0,
       max_stale_gap_ms: 0,
     },
