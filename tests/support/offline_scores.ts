@@ -34,6 +34,7 @@ export interface Prediction {
   transaction_id: number;
   customer_id: number;
   score: number;
+  event_time: string;
   labels_complete: boolean;
 }
 
@@ -105,5 +106,38 @@ export async function assertMatchesOffline(
   assert.equal(result.stale, 0, "no prediction marked labels_complete:false");
   assert.deepEqual(labels.map((l) => l.stale_scores), labels.map(() => 0));
   assert.deepEqual(labels.map((l) => l.late), labels.map(() => 0));
+  if (result.maxDiff > 1e-6) {
+    console.log(mismatchReport(expected, predictions, result.worst, agents));
+  }
   assert.ok(result.maxDiff <= 1e-6, `max |streamed - offline| ${result.maxDiff} (${result.worst})`);
+}
+
+/** Agent log events that change what a partition's state holds. */
+const STATE_EVENTS =
+  /"event":"(assignment|restore|state_caught_up|records_skipped|labels_rewind|batch_rebalanced|batch_failed)"/;
+
+/**
+ * For a score mismatch, which is rare and timing-bound: every streamed score of the worst key's
+ * customer against the offline one (where they part shows whether its state lost history or one
+ * transaction went wrong), and the agents' state events.
+ */
+function mismatchReport(
+  expected: Map<ScoreKey, number>,
+  predictions: ReadMessage[],
+  worst: string,
+  agents: AgentProcess[],
+): string {
+  const customer = worst.split(":")[0].split("/")[1];
+  const rows = predictions.map(parsePrediction).filter((p) => String(p.customer_id) === customer)
+    .map((p) => {
+      const offline = expected.get(`${p.transaction_id}/${p.customer_id}`);
+      return `  ${p.transaction_id} ${p.event_time} streamed ${p.score.toFixed(6)} offline ${
+        offline?.toFixed(6)
+      } labels_complete ${p.labels_complete}`;
+    });
+  const events = agents.map((a, i) =>
+    [`agent ${i} (${a.instance}):`, ...a.log.filter((l) => STATE_EVENTS.test(l)).slice(-40)]
+      .join("\n  ")
+  );
+  return [`customer ${customer}, in prediction order:`, ...rows, ...events].join("\n");
 }
