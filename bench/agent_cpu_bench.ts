@@ -40,7 +40,19 @@ interface Contestant {
   start(group: string, brokers: string[]): Deno.ChildProcess;
 }
 
+/**
+ * The V8 flags a checkout ships with (those of its `fraudstream` task), so that each side runs as
+ * it would from that checkout, and a change of flags is measured like a change of code.
+ */
+function shippedV8Flags(dir: string): string[] {
+  const config = JSON.parse(Deno.readTextFileSync(`${dir}/deno.json`));
+  return String(config.tasks?.fraudstream ?? "").split(" ").filter((a) =>
+    a.startsWith("--v8-flags=")
+  );
+}
+
 function agentOf(name: string, dir: string): Contestant {
+  const v8Flags = shippedV8Flags(dir);
   return {
     name,
     start: (group, brokers) =>
@@ -48,6 +60,7 @@ function agentOf(name: string, dir: string): Contestant {
         args: [
           "run",
           "-A",
+          ...v8Flags,
           `${dir}/main.ts`,
           "agent",
           "--topic-prefix",
@@ -122,8 +135,10 @@ try {
   ], env);
   await fraudstream(["produce", "--topic-prefix", prefix, "--http", "off", `${work}/data`], env);
   console.log(
-    `CPU per message: ${contestants.map((c) => c.name).join(", ")} (this = ${here}${
-      values.other ? `, other = ${values.other}` : ""
+    `CPU per message: ${contestants.map((c) => c.name).join(", ")} (this = ${here} ${
+      shippedV8Flags(here).join(" ")
+    }${
+      values.other ? `, other = ${values.other} ${shippedV8Flags(values.other).join(" ")}` : ""
     }), ${values.days} days`,
   );
   for (let round = 1; round <= Number(values.rounds); round++) {
