@@ -314,14 +314,19 @@ export class Agent {
    * Whether the chunk's transactions may be scored now: the label watermark covers what they
    * need, or their partition has waited --label-wait for it. Otherwise pauses the partition until
    * the watermark arrives or the wait is over; the input then delivers it again from the first
-   * record not acknowledged, i.e. this chunk.
+   * record not acknowledged, i.e. this chunk. `cutoffDay` is the chunk's highest label cutoff
+   * day, `minCutoffDay` its lowest.
    */
-  #labelsReady(partition: number, cutoffDay: number): boolean {
+  #labelsReady(partition: number, cutoffDay: number, minCutoffDay: number): boolean {
     // Handed over behind the days released here: read the labels again before scoring it. The
     // rewound join has no watermark, so the partition waits below like any other.
-    if (this.#join.released(cutoffDay)) {
-      this.#config.log.log("info", "labels_rewind", { partition, cutoff_day: cutoffDay });
-      this.#labels.rewind();
+    if (this.#join.released(minCutoffDay)) {
+      this.#config.log.log("info", "labels_rewind", { partition, cutoff_day: minCutoffDay });
+      this.#labels.rewind().catch((err) => {
+        const error = err instanceof Error ? err : new Error(String(err));
+        this.#config.log.log("error", "labels_rewind_failed", { error: error.message });
+        this.#fail(error);
+      });
     }
     const need = this.#join.neededWatermarkMs(cutoffDay);
     if (this.#join.isReady(need)) {
@@ -375,7 +380,7 @@ export class Agent {
         const started = performance.now();
         const cutoffDay = loop.prepare(batch, from, to);
         this.#join.fetched(partition, loop.preparedMinCutoffDay);
-        if (!this.#labelsReady(partition, cutoffDay)) return;
+        if (!this.#labelsReady(partition, cutoffDay, loop.preparedMinCutoffDay)) return;
         const out = await loop.score(batch, from, to);
         this.#join.scored(partition, cutoffDay);
         if (cutoffDay > (this.#positions.get(partition) ?? -Infinity)) {

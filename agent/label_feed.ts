@@ -56,14 +56,17 @@ export class LabelFeed {
    * handed over behind the days already released. Records still arriving from the reader being
    * replaced are ignored from this call on.
    */
-  rewind(): void {
+  rewind(): Promise<void> {
     this.#generation++;
     this.#join.rewind();
     this.#held.clear();
-    this.#opening = this.#opening.then(async () => {
+    const reopening = this.#opening.then(async () => {
       await this.#input?.stop();
       await this.#open();
     });
+    // A failed reopening is the caller's to report; the next rewind still runs after it.
+    this.#opening = reopening.catch(() => {});
+    return reopening;
   }
 
   /** Starts a reader of the whole topic; its group is new, so it starts at the earliest offset. */
@@ -119,7 +122,7 @@ export class LabelFeed {
 
   async stop(): Promise<void> {
     this.#join.close();
-    await this.#opening.catch(() => {});
+    await this.#opening;
     await this.#input?.stop();
   }
 }
