@@ -210,6 +210,10 @@ export class Agent {
       this.#output = await this.#client.output();
     }
     await this.#labels.start(`${group}.labels.${instanceId}.${crypto.randomUUID().slice(0, 8)}`);
+    this.#labels.failed.catch((err) => {
+      log.log("error", "labels_failed", { error: errorText(err) });
+      this.#fail(err);
+    });
     if (this.#snapshots) {
       const admin = await this.#client.admin();
       try {

@@ -23,6 +23,9 @@ export class LabelFeed {
   /** Every record is read into this one: the feed allocates nothing per label. */
   readonly #record: LabelRecord = newLabelRecord();
   #input?: KafkaInput;
+  #fail!: (err: Error) => void;
+  /** Rejects when the reader stopped for good on an error: without labels no score is exact. */
+  readonly failed: Promise<never> = new Promise((_, reject) => (this.#fail = reject));
   #groupId = "";
   /** Counts rewinds: a batch of an older reader is ignored. */
   #generation = 0;
@@ -38,6 +41,7 @@ export class LabelFeed {
     this.#join = join;
     this.#quality = quality;
     join.onRelief = () => this.#release();
+    this.failed.catch(() => {});
   }
 
   async start(groupId: string): Promise<void> {
@@ -81,6 +85,9 @@ export class LabelFeed {
       maxWaitMs: 1_000,
     });
     this.#input = input;
+    input.failed.catch((err) => {
+      if (generation === this.#generation) this.#fail(err);
+    });
     await input.start((batch, control) => {
       if (generation !== this.#generation) return Promise.resolve();
       const partition = batch.partition;
