@@ -5,16 +5,28 @@
  * transaction and is scored. Keying by customer also makes the rule independent of how customers
  * are spread over partitions, so any agent and the offline export agree.
  *
- * Memory is bounded: two generations of Maps (transaction id -> customer id); when the young one
- * holds capacity/2 ids the old one is dropped, so between capacity/2 and capacity recent ids are
- * remembered.
+ * Memory is bounded: two generations of Maps (transaction id -> its customers); when the young
+ * one holds capacity/2 pairs the old one is dropped, so between capacity/2 and capacity recent
+ * pairs are remembered.
  */
 /** Recent ids remembered by default, by the agent and the training export alike. */
 export const DEFAULT_DUPLICATE_WINDOW = 200_000;
 
+/**
+ * The customers a transaction id was seen for: one number, or (an id reused by other customers,
+ * rare) all of them, so that a reuse in between never hides a customer's own duplicate.
+ */
+type Customers = number | number[];
+
+function holds(entry: Customers | undefined, customerId: number): boolean {
+  return entry === customerId || (typeof entry === "object" && entry.includes(customerId));
+}
+
 export class DuplicateWindow {
-  #young = new Map<number, number>();
-  #old = new Map<number, number>();
+  #young = new Map<number, Customers>();
+  #old = new Map<number, Customers>();
+  #youngPairs = 0;
+  #oldPairs = 0;
   readonly #half: number;
 
   constructor(capacity: number) {
@@ -23,13 +35,23 @@ export class DuplicateWindow {
 
   /** True when (transactionId, customerId) was seen recently; otherwise remembers it. */
   seen(transactionId: number, customerId: number): boolean {
-    const known = this.#young.get(transactionId) ?? this.#old.get(transactionId);
-    if (known === customerId) return true;
-    if (this.#young.size >= this.#half) {
-      this.#old = this.#young;
-      this.#young = new Map();
+    if (
+      holds(this.#young.get(transactionId), customerId) ||
+      holds(this.#old.get(transactionId), customerId)
+    ) {
+      return true;
     }
-    this.#young.set(transactionId, customerId);
+    if (this.#youngPairs >= this.#half) {
+      this.#old = this.#young;
+      this.#oldPairs = this.#youngPairs;
+      this.#young = new Map();
+      this.#youngPairs = 0;
+    }
+    const known = this.#young.get(transactionId);
+    if (known === undefined) this.#young.set(transactionId, customerId);
+    else if (typeof known === "number") this.#young.set(transactionId, [known, customerId]);
+    else known.push(customerId);
+    this.#youngPairs++;
     return false;
   }
 
@@ -41,8 +63,12 @@ export class DuplicateWindow {
   export(select: (customerId: number) => boolean): Float64Array {
     const pairs: number[] = [];
     for (const generation of [this.#old, this.#young]) {
-      for (const [tx, customer] of generation) {
-        if (select(customer)) pairs.push(tx, customer);
+      for (const [tx, customers] of generation) {
+        if (typeof customers === "number") {
+          if (select(customers)) pairs.push(tx, customers);
+          continue;
+        }
+        for (const customer of customers) if (select(customer)) pairs.push(tx, customer);
       }
     }
     return new Float64Array(pairs);
@@ -56,9 +82,12 @@ export class DuplicateWindow {
   clear(): void {
     this.#young.clear();
     this.#old.clear();
+    this.#youngPairs = 0;
+    this.#oldPairs = 0;
   }
 
+  /** Pairs remembered. */
   get size(): number {
-    return this.#young.size + this.#old.size;
+    return this.#youngPairs + this.#oldPairs;
   }
 }

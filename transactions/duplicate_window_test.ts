@@ -51,3 +51,20 @@ Deno.test("a partition's share of the window, exported and imported, still catch
   assert.equal(restored.seen(8, 2), false, "partition 2 was not exported");
   assert.equal(restored.size, 11);
 });
+
+Deno.test("an id reused by another customer in between does not hide the first one's duplicate", () => {
+  // The offline export sees the three in file order; an agent may see only the first and third
+  // (the other customer is on another partition): both call the third a duplicate.
+  const w = new DuplicateWindow(100);
+  assert.equal(w.seen(7, 1), false);
+  assert.equal(w.seen(7, 2), false);
+  assert.equal(w.seen(7, 1), true);
+  assert.equal(w.seen(7, 2), true);
+  assert.equal(w.seen(7, 3), false);
+  assert.equal(w.size, 3);
+  // Across the generation change too: customer 1's pair is in the old one, 4's in the young one.
+  for (let id = 1000; id < 1047; id++) w.seen(id, 9);
+  assert.equal(w.seen(7, 4), false);
+  assert.equal(w.seen(7, 1), true);
+  assert.deepEqual([...w.export((c) => c !== 9)], [7, 1, 7, 2, 7, 3, 7, 4]);
+});

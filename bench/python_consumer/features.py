@@ -144,22 +144,34 @@ class FeatureEngine:
 
 
 class DuplicateWindow:
-    """Two generations of transaction id -> customer id; the old one is dropped when the young one
-    holds capacity/2 ids, exactly as transactions/duplicate_window.ts."""
+    """Two generations of transaction id -> its customers (a set only for an id reused by another
+    customer); the old one is dropped when the young one holds capacity/2 pairs, exactly as
+    transactions/duplicate_window.ts."""
 
     def __init__(self, capacity):
         self.half = max(1, capacity // 2)
         self.young = {}
         self.old = {}
+        self.young_pairs = 0
+
+    @staticmethod
+    def _holds(entry, customer_id):
+        return entry == customer_id or (isinstance(entry, set) and customer_id in entry)
 
     def seen(self, transaction_id, customer_id):
-        known = self.young.get(transaction_id)
-        if known is None:
-            known = self.old.get(transaction_id)
-        if known == customer_id:
+        if self._holds(self.young.get(transaction_id), customer_id) or self._holds(
+                self.old.get(transaction_id), customer_id):
             return True
-        if len(self.young) >= self.half:
+        if self.young_pairs >= self.half:
             self.old = self.young
             self.young = {}
-        self.young[transaction_id] = customer_id
+            self.young_pairs = 0
+        known = self.young.get(transaction_id)
+        if known is None:
+            self.young[transaction_id] = customer_id
+        elif isinstance(known, set):
+            known.add(customer_id)
+        else:
+            self.young[transaction_id] = {known, customer_id}
+        self.young_pairs += 1
         return False
