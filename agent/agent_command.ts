@@ -83,7 +83,7 @@ export const command = defineCommand({
     "dedup-window": {
       type: "string",
       value: "N",
-      description: "recent transaction ids checked for duplicates",
+      description: "recent (transaction id, customer id) pairs checked for duplicates",
       default: String(DEFAULT_DUPLICATE_WINDOW),
     },
     "label-delay": {
