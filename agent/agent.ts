@@ -13,6 +13,7 @@ import { errorText } from "../kafka/connection.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import type { TopicNames } from "../kafka/topics.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
+import { RowState } from "../transactions/row_fields.ts";
 import { AgentStats } from "./agent_stats.ts";
 import type { AgentLabelsState, AgentStatsDocument } from "./stats_document.ts";
 import { LabelFeed } from "./label_feed.ts";
@@ -127,9 +128,12 @@ export class Agent {
     const quality = new OnlineQuality(model.threshold);
     this.#join = new LabelJoin(engine);
     this.#labels = new LabelFeed(client, config.topics.labels, this.#join, quality);
+    // The origin a missing tx_datetime is derived from belongs to the stream, not to one loop: a
+    // loop that had parsed no complete row yet rejected such a row that the others repair.
+    const rowState = new RowState();
     this.#loops = Array.from(
       { length: config.concurrency },
-      () => new ScoringLoop(engine, model, this.#duplicates, this.#join),
+      () => new ScoringLoop(engine, model, this.#duplicates, this.#join, rowState),
     );
     this.stats = new AgentStats(
       config.instanceId,

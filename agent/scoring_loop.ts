@@ -1,7 +1,7 @@
 import type { InputBatch, OutputRecord } from "../kafka/boundary.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { parseRow } from "../transactions/parse_row.ts";
-import { RowState } from "../transactions/row_fields.ts";
+import type { RowState } from "../transactions/row_fields.ts";
 import type { DuplicateWindow } from "../transactions/duplicate_window.ts";
 import { newTransaction } from "../transactions/transaction.ts";
 import type { ServingModel } from "./model_slot.ts";
@@ -61,7 +61,7 @@ export class ScoringLoop {
   readonly #duplicates: DuplicateWindow;
   readonly #labels: LabelGate;
   readonly #tx = newTransaction();
-  readonly #rowState = new RowState();
+  readonly #rowState: RowState;
   #predictions: PredictionEncoder;
   /** Per prepared message: why it is rejected, or null when it parsed. */
   #reasons: (DlqReason | null)[] = [];
@@ -88,8 +88,10 @@ export class ScoringLoop {
     models: ServingModel,
     duplicates: DuplicateWindow,
     labels: LabelGate,
+    rowState: RowState,
   ) {
     this.#engine = engine;
+    this.#rowState = rowState;
     this.#models = models;
     this.#encoded = models.current;
     this.#duplicates = duplicates;

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { ArrayBatch } from "../kafka/array_batch.ts";
 import { FeatureEngine } from "../features/feature_engine.ts";
 import { DuplicateWindow } from "../transactions/duplicate_window.ts";
+import { RowState } from "../transactions/row_fields.ts";
 import { RETROSPECTIVE_HEADER } from "../transactions/transaction.ts";
 import { LabelJoin } from "./label_join.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "./onnx_model.ts";
@@ -34,7 +35,7 @@ function batchOf(lines: (string | null)[], first = 0n) {
   );
 }
 
-async function processor() {
+async function processor(rowState = new RowState()) {
   const engine = new FeatureEngine();
   const model = await loadOnnxModel(DEFAULT_MODEL_PATH, engine);
   const loop = new ScoringLoop(
@@ -42,6 +43,7 @@ async function processor() {
     new ModelSlot(model),
     new DuplicateWindow(1000),
     new LabelJoin(engine),
+    rowState,
   );
   return { loop, release: () => model.release() };
 }
@@ -128,5 +130,30 @@ Deno.test("history replayed into state gives the scores an uninterrupted run giv
   } finally {
     await uninterrupted.release();
     await restarted.release();
+  }
+});
+
+Deno.test("a missing datetime is derived from the origin any loop of the stream learnt", async () => {
+  // The agent's loops share one row state: the origin tx_time_seconds counts from is the
+  // stream's, so a loop that has parsed no complete row yet still repairs such a row.
+  const shared = new RowState();
+  const first = await processor(shared);
+  const second = await processor(shared);
+  try {
+    await scoreAll(first.loop, batchOf([row(1, 7, 0)]));
+    const undated = row(2, 8, 90).replace(/^2,[^,]*,/, "2,,");
+    const out = await scoreAll(second.loop, batchOf([undated]));
+    assert.deepEqual(out.rejects, []);
+    assert.equal(predictionsOf(out)[0][1].event_time, "2018-04-01T09:30:00.000Z");
+    const alone = await processor();
+    try {
+      const rejected = await scoreAll(alone.loop, batchOf([undated]));
+      assert.deepEqual(rejected.rejects, [{ index: 0, reason: "missing_datetime" }]);
+    } finally {
+      await alone.release();
+    }
+  } finally {
+    await first.release();
+    await second.release();
   }
 });
