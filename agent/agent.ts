@@ -6,6 +6,7 @@ import type {
   KafkaInput,
   KafkaOutput,
   OutputRecord,
+  PartitionOffsets,
   TopicRecords,
   TransactionalOutput,
 } from "../kafka/boundary.ts";
@@ -57,6 +58,8 @@ export interface AgentConfig {
 const BROKER_SILENCE_MS = 5_000;
 /** Pause before a rebuild that failed on an unreachable broker is tried again. */
 const RESTORE_RETRY_MS = 1_000;
+/** Records read from the start of each partition to find a complete row (#learnOrigin). */
+const ORIGIN_PROBE_RECORDS = 100n;
 
 /**
  * The scoring agent: a consumer-group member on `transactions` that scores each fetched batch
@@ -556,13 +559,15 @@ export class Agent {
     const behind: number[] = [];
     const positions = new Map<number, number>();
     const starts = new Map<number, bigint>();
+    let transactionOffsets: PartitionOffsets[] = [];
     const admin = await this.#client.admin();
     try {
       for (const [partition, offset] of await admin.committedOffsets(group, topics.transactions)) {
         if (partitions.includes(partition) && offset > 0n) ends.set(partition, offset);
       }
       this.#rebuiltTo.clear();
-      for (const p of await admin.partitionOffsets(topics.transactions)) {
+      transactionOffsets = await admin.partitionOffsets(topics.transactions);
+      for (const p of transactionOffsets) {
         const from = ends.get(p.partition) ?? 0n;
         const start = from > p.earliest ? from : p.earliest;
         if (!partitions.includes(p.partition)) continue;
@@ -582,6 +587,10 @@ export class Agent {
       await admin.close();
     }
     const loop = this.#loops[0];
+    await this.#learnOrigin(
+      loop,
+      transactionOffsets.filter((p) => partitions.includes(p.partition)),
+    );
     const messages = await this.#client.readHistory(topics.transactions, ends, (batch) => {
       const cutoff = loop.replay(batch);
       if (cutoff > (positions.get(batch.partition) ?? -Infinity)) {
@@ -599,6 +608,30 @@ export class Agent {
     this.stats.restores++;
     this.#restored = !this.#restorePending;
     log.log("info", "restore", { partitions, messages, ms, from_snapshot: fromSnapshot });
+  }
+
+  /**
+   * Learns the origin tx_time_seconds counts from (RowState) from the first records of the
+   * partitions, once, before anything is replayed or scored. The export learns it from the first
+   * row of the files; an agent that learnt it from the first complete row it met rejected, as
+   * missing_datetime, an undated row met before that (a replay from a snapshot starts mid-stream),
+   * which the export repairs, and the customer's later scores differed.
+   */
+  async #learnOrigin(loop: ScoringLoop, offsets: readonly PartitionOffsets[]): Promise<void> {
+    if (loop.originKnown) return;
+    const starts = new Map<number, bigint>();
+    const ends = new Map<number, bigint>();
+    for (const p of offsets) {
+      if (p.latest <= p.earliest) continue;
+      starts.set(p.partition, p.earliest);
+      const end = p.earliest + ORIGIN_PROBE_RECORDS;
+      ends.set(p.partition, end < p.latest ? end : p.latest);
+    }
+    if (ends.size > 0) {
+      await this.#client.readHistory(this.#config.topics.transactions, ends, (batch) => {
+        loop.learnOrigin(batch);
+      }, starts);
+    }
   }
 
   #waitForDrain(): Promise<void> {

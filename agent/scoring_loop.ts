@@ -219,6 +219,16 @@ export class ScoringLoop {
     return maxCutoff;
   }
 
+  /** Whether the row state knows the origin a missing tx_datetime is derived from. */
+  get originKnown(): boolean {
+    return !Number.isNaN(this.#rowState.originMs);
+  }
+
+  /** Parses the batch's records, changing no state but the row state's origin, until it is known. */
+  learnOrigin(batch: InputBatch): void {
+    for (let i = 0; i < batch.length && !this.originKnown; i++) this.#parse(batch.value(i));
+  }
+
   /** Parses into #tx; null when it is a scoreable transaction (duplicates are checked later). */
   #parse(value: Uint8Array | null): DlqReason | null {
     if (value === null || value.length === 0) return "empty_line";

@@ -157,3 +157,19 @@ Deno.test("a missing datetime is derived from the origin any loop of the stream 
     await second.release();
   }
 });
+
+Deno.test("learnOrigin reads records up to a complete one and changes nothing else", async () => {
+  const { loop, release } = await processor();
+  try {
+    const undated = row(2, 8, 90).replace(/^2,[^,]*,/, "2,,");
+    loop.learnOrigin(batchOf(["x", undated, row(1, 7, 0), row(3, 7, 5)]));
+    assert.ok(loop.originKnown);
+    // Nothing was scored or remembered: the same rows score as if they were new.
+    const out = await scoreAll(loop, batchOf([row(1, 7, 0), undated]));
+    assert.deepEqual(out.rejects, []);
+    assert.deepEqual(predictionsOf(out).map(([key]) => key), ["1", "2"]);
+    assert.equal(predictionsOf(out)[1][1].event_time, "2018-04-01T09:30:00.000Z");
+  } finally {
+    await release();
+  }
+});
