@@ -173,3 +173,29 @@ Deno.test("learnOrigin reads records up to a complete one and changes nothing el
     await release();
   }
 });
+
+Deno.test("a replay from mid-stream that starts with an undated row, once the origin is learnt", async () => {
+  // A restore from a snapshot replays the records after it: here first an undated large amount.
+  // The partition's first record (before the snapshot) is complete.
+  const first = batchOf([row(1, 9, 0)]);
+  const history = batchOf([row(2, 7, 30, "900.00").replace(/^2,[^,]*,/, "2,,")], 1n);
+  const next = () => batchOf([row(3, 7, 40, "15.00")], 2n);
+  const uninterrupted = await processor();
+  const unaware = await processor();
+  const restarted = await processor();
+  try {
+    uninterrupted.loop.learnOrigin(first);
+    await scoreAll(uninterrupted.loop, history);
+    const expected = predictionsOf(await scoreAll(uninterrupted.loop, next()));
+    // Without the origin the undated row is left out of the customer's state: the score differs.
+    unaware.loop.replay(history);
+    assert.notDeepEqual(predictionsOf(await scoreAll(unaware.loop, next())), expected);
+    restarted.loop.learnOrigin(first);
+    restarted.loop.replay(history);
+    assert.deepEqual(predictionsOf(await scoreAll(restarted.loop, next())), expected);
+  } finally {
+    await uninterrupted.release();
+    await unaware.release();
+    await restarted.release();
+  }
+});
