@@ -100,6 +100,11 @@ export class Agent {
    * batch after it was checked against it (#align).
    */
   readonly #rebuiltTo = new Map<number, bigint>();
+  /**
+   * The partitions assigned by the last restore whose first chunk was not checked against the
+   * label days released yet (#labelsReady): only a hand-over puts a partition behind them.
+   */
+  readonly #handedOver = new Set<number>();
   readonly #snapshots: StateSnapshots | null;
   #snapshotsOn = false;
   #restoring: Promise<void> = Promise.resolve();
@@ -330,8 +335,10 @@ export class Agent {
    */
   #labelsReady(partition: number, cutoffDay: number, minCutoffDay: number): boolean {
     // Handed over behind the days released here: read the labels again before scoring it. The
-    // rewound join has no watermark, so the partition waits below like any other.
-    if (this.#join.released(minCutoffDay)) {
+    // rewound join has no watermark, so the partition waits below like any other. Only its first
+    // chunk is checked: an owned partition holds the days it reads, so later on only a row far
+    // out of order reads released days, and it is scored stale rather than re-reading every label.
+    if (this.#handedOver.delete(partition) && this.#join.released(minCutoffDay)) {
       this.#config.log.log("info", "labels_rewind", { partition, cutoff_day: minCutoffDay });
       this.#labels.rewind().catch((err) => {
         const error = err instanceof Error ? err : new Error(String(err));
@@ -566,6 +573,7 @@ export class Agent {
         if (partitions.includes(partition) && offset > 0n) ends.set(partition, offset);
       }
       this.#rebuiltTo.clear();
+      this.#handedOver.clear();
       transactionOffsets = await admin.partitionOffsets(topics.transactions);
       for (const p of transactionOffsets) {
         const from = ends.get(p.partition) ?? 0n;
@@ -573,6 +581,7 @@ export class Agent {
         if (!partitions.includes(p.partition)) continue;
         if (p.latest > start) behind.push(p.partition);
         this.#rebuiltTo.set(p.partition, start);
+        this.#handedOver.add(p.partition);
       }
       if (this.#snapshotsOn) {
         for (
@@ -587,10 +596,9 @@ export class Agent {
       await admin.close();
     }
     const loop = this.#loops[0];
-    await this.#learnOrigin(
-      loop,
-      transactionOffsets.filter((p) => partitions.includes(p.partition)),
-    );
+    // Every partition, not only the assigned ones: each agent then learns it from the same rows,
+    // and one whose partitions start with undated rows still learns it.
+    await this.#learnOrigin(loop, transactionOffsets);
     const messages = await this.#client.readHistory(topics.transactions, ends, (batch) => {
       const cutoff = loop.replay(batch);
       if (cutoff > (positions.get(batch.partition) ?? -Infinity)) {

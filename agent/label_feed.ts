@@ -31,6 +31,7 @@ export class LabelFeed {
   #generation = 0;
   /** The rewinds under way, in order. */
   #opening: Promise<void> = Promise.resolve();
+  #stopped = false;
   labels = 0;
   watermarks = 0;
   invalid = 0;
@@ -52,7 +53,7 @@ export class LabelFeed {
       await admin.close();
     }
     this.#groupId = groupId;
-    await this.#open();
+    await this.#open(this.#generation);
   }
 
   /**
@@ -61,12 +62,15 @@ export class LabelFeed {
    * replaced are ignored from this call on.
    */
   rewind(): Promise<void> {
-    this.#generation++;
+    const generation = ++this.#generation;
     this.#join.rewind();
     this.#held.clear();
     const reopening = this.#opening.then(async () => {
+      // A later rewind (or stop) superseded this one: opening here too would read every label
+      // twice into the join, or leave a reader running after stop.
+      if (generation !== this.#generation || this.#stopped) return;
       await this.#input?.stop();
-      await this.#open();
+      await this.#open(generation);
     });
     // A failed reopening is the caller's to report; the next rewind still runs after it.
     this.#opening = reopening.catch(() => {});
@@ -74,8 +78,7 @@ export class LabelFeed {
   }
 
   /** Starts a reader of the whole topic; its group is new, so it starts at the earliest offset. */
-  async #open(): Promise<void> {
-    const generation = this.#generation;
+  async #open(generation: number): Promise<void> {
     const input = this.#client.input({
       group: `${this.#groupId}.${generation}`,
       topic: this.#topic,
@@ -128,6 +131,7 @@ export class LabelFeed {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     this.#join.close();
     await this.#opening;
     await this.#input?.stop();

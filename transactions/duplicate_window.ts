@@ -35,19 +35,15 @@ export class DuplicateWindow {
 
   /** True when (transactionId, customerId) was seen recently; otherwise remembers it. */
   seen(transactionId: number, customerId: number): boolean {
-    if (
-      holds(this.#young.get(transactionId), customerId) ||
-      holds(this.#old.get(transactionId), customerId)
-    ) {
-      return true;
-    }
+    let known = this.#young.get(transactionId);
+    if (holds(known, customerId) || holds(this.#old.get(transactionId), customerId)) return true;
     if (this.#youngPairs >= this.#half) {
       this.#old = this.#young;
       this.#oldPairs = this.#youngPairs;
       this.#young = new Map();
       this.#youngPairs = 0;
+      known = undefined;
     }
-    const known = this.#young.get(transactionId);
     if (known === undefined) this.#young.set(transactionId, customerId);
     else if (typeof known === "number") this.#young.set(transactionId, [known, customerId]);
     else known.push(customerId);
