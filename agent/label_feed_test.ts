@@ -57,22 +57,28 @@ async function labelsTopic(client: KafkaClient): Promise<string> {
   return topic;
 }
 
-Deno.test({
-  name: "a rewind reads every label again into the rewound join; two in a row read them once more",
-  ...kafkaTest,
-}, async () => {
+/** A feed started on a fresh labels topic, once it has read the topic through. */
+async function feedOfLabels() {
   const client = await testKafka("label-feed-test");
   const topic = await labelsTopic(client);
   const join = new LabelJoin(new FeatureEngine());
   const feed = new LabelFeed(client, topic, join, new OnlineQuality(0.5));
   await feed.start(uniquePrefix("feed-group"));
+  await waitFor(
+    "the first read",
+    () => Promise.resolve(join.watermarkMs >= T0 + 10 * DAY_MS),
+    30_000,
+  );
+  assert.equal(join.applied, LABELS);
+  return { client, topic, join, feed };
+}
+
+Deno.test({
+  name: "a rewind reads every label again into the rewound join; two in a row read them once more",
+  ...kafkaTest,
+}, async () => {
+  const { client, topic, join, feed } = await feedOfLabels();
   try {
-    await waitFor(
-      "the first read",
-      () => Promise.resolve(join.watermarkMs >= T0 + 10 * DAY_MS),
-      30_000,
-    );
-    assert.equal(join.applied, LABELS);
     // The second rewind supersedes the first before its reader opened: only its reader reads.
     await Promise.all([feed.rewind(), feed.rewind()]);
     // A watermark written after the rewinds: once the join has it, the reader read everything.
@@ -93,16 +99,7 @@ Deno.test({
   name: "a rewind asked after stop opens no reader",
   ...kafkaTest,
 }, async () => {
-  const client = await testKafka("label-feed-test");
-  const topic = await labelsTopic(client);
-  const join = new LabelJoin(new FeatureEngine());
-  const feed = new LabelFeed(client, topic, join, new OnlineQuality(0.5));
-  await feed.start(uniquePrefix("feed-group"));
-  await waitFor(
-    "the first read",
-    () => Promise.resolve(join.watermarkMs >= T0 + 10 * DAY_MS),
-    30_000,
-  );
+  const { client, topic, join, feed } = await feedOfLabels();
   await feed.stop();
   await feed.rewind();
   await writeWatermark(client, topic, T0 + 20 * DAY_MS);
