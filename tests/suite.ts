@@ -1,6 +1,6 @@
 import { startLocalKafka } from "../kafka/local/local_kafka.ts";
 import { missingTools, TOOLS } from "./prerequisites.ts";
-import { slowestTests } from "./slowest_tests.ts";
+import { failedTests, slowestTests } from "./junit_report.ts";
 
 /** The pieces of `deno task test` and `deno task test:faults` (tests/run_all.ts, run_faults.ts). */
 
@@ -52,7 +52,8 @@ export async function staticChecks(): Promise<boolean> {
 
 /**
  * `deno test -A ARGS` against one local Kafka broker shared by every test file, then the 10
- * slowest tests (from a JUnit report, whether or not the tests passed), so slow ones are seen.
+ * slowest tests (from a JUnit report, whether or not the tests passed), so slow ones are seen,
+ * and the failed ones with why: last, so the tail of a long log names them.
  */
 export async function denoTestsOnBroker(
   name: string,
@@ -74,6 +75,11 @@ export async function denoTestsOnBroker(
     console.log("\n== slowest 10 tests");
     for (const t of slowestTests(report, 10)) {
       console.log(`${t.seconds.toFixed(1).padStart(7)}s  ${t.file}  ${t.name}`);
+    }
+    const failures = failedTests(report);
+    if (failures.length > 0) console.log(`\n== ${failures.length} failed in ${name}`);
+    for (const f of failures) {
+      console.log(`${f.file}  ${f.name}\n  ${f.message.replaceAll("\n", "\n  ")}`);
     }
     await Deno.remove(junit);
   }
