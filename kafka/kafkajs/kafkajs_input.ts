@@ -24,6 +24,12 @@ export class KafkajsInput implements KafkaInput {
   readonly #paused = new Set<number>();
   readonly #commits: CommitCoalescer;
   #consumer?: Consumer;
+  /**
+   * Whether kafkajs has a consumer group to pause and resume on. It has none between a crash and
+   * its restart, nor after stop: there its pause and resume throw. #paused is applied again
+   * whenever a group joins, since a restarted consumer starts with nothing paused.
+   */
+  #groupLive = false;
   #assigned: number[] = [];
   /** Set by stop(): handlers return at their next chunk, no new batch is handed over. */
   #stopping = false;
@@ -75,6 +81,8 @@ export class KafkajsInput implements KafkaInput {
     consumer.on(consumer.events.HEARTBEAT, contact);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       contact();
+      this.#groupLive = true;
+      if (this.#paused.size) consumer.pause([{ topic: this.topic, partitions: [...this.#paused] }]);
       const partitions = [...(e.payload.memberAssignment[this.topic] ?? [])].sort((a, b) => a - b);
       const revoked = this.#assigned.filter((p) => !partitions.includes(p));
       this.#assigned = partitions;
@@ -82,6 +90,7 @@ export class KafkajsInput implements KafkaInput {
       this.#listener.assigned?.(partitions, e.payload.isLeader);
     });
     consumer.on(consumer.events.CRASH, (e) => {
+      this.#groupLive = false;
       this.#listener.crashed?.(e.payload.error, e.payload.restart);
       if (!e.payload.restart) this.#fail(e.payload.error);
     });
@@ -127,13 +136,13 @@ export class KafkajsInput implements KafkaInput {
 
   pause(partition: number): void {
     this.#paused.add(partition);
-    this.#consumer?.pause([{ topic: this.topic, partitions: [partition] }]);
+    if (this.#groupLive) this.#consumer!.pause([{ topic: this.topic, partitions: [partition] }]);
   }
 
   resume(partition: number): void {
     // kafkajs keeps a pause across rebalances: resumed even when revoked meanwhile.
     this.#paused.delete(partition);
-    this.#consumer?.resume([{ topic: this.topic, partitions: [partition] }]);
+    if (this.#groupLive) this.#consumer!.resume([{ topic: this.topic, partitions: [partition] }]);
   }
 
   commitsDone(): Promise<void> {
@@ -147,12 +156,13 @@ export class KafkajsInput implements KafkaInput {
    */
   async stop(): Promise<void> {
     this.#stopping = true;
-    if (this.#assigned.length) {
-      this.#consumer?.pause([{ topic: this.topic, partitions: this.#assigned }]);
+    if (this.#groupLive && this.#assigned.length) {
+      this.#consumer!.pause([{ topic: this.topic, partitions: this.#assigned }]);
     }
     if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
     this.#commits.close();
     await this.#commits.done();
+    this.#groupLive = false;
     await this.#consumer?.stop();
     await this.#consumer?.disconnect();
   }
