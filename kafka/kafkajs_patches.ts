@@ -9,6 +9,7 @@ import {
   writeRecords,
 } from "./kafkajs/record_codec.ts";
 import { createProduceRequest, type ProduceDeps } from "./kafkajs/produce_request.ts";
+import { createBatch } from "./kafkajs/fetch_batch.ts";
 import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./kafkajs/varint.ts";
 
 /**
@@ -31,7 +32,9 @@ import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./kafkajs/varint.ts"
  *    Decoder of its own through Long arithmetic on strings: kafka/kafkajs/record_codec.ts writes
  *    records in place, reads them where they lie and adds safe integers as numbers. Its encoder
  *    and decoders replace record/v0's and recordBatch/v0's decoder in the module cache, and the
- *    Encoder prototype's writeEncoderArray writes its records.
+ *    Encoder prototype's writeEncoderArray writes its records. The consumer's Batch parses a
+ *    Long from every record's offset string to drop those before the fetched offset:
+ *    kafka/kafkajs/fetch_batch.ts compares numbers, and replaces consumer/batch.js.
  * 5. A produce request copies each record batch six times on its way into the request:
  *    kafka/kafkajs/produce_request.ts writes it once, into one encoder sized up front.
  *
@@ -111,6 +114,7 @@ function install(): boolean {
       "protocol/recordBatch/v0/index.js",
       "protocol/recordBatch/v0/decoder.js",
       "protocol/requests/fetch/v4/decodeMessages.js",
+      "consumer/consumerGroup.js",
       ...[3, 4, 5, 6, 7].map((v) => `protocol/requests/produce/v${v}/request.js`),
     ];
     if (capturing.some((file) => require.cache[require.resolve(KAFKAJS + file)])) return false;
@@ -131,6 +135,11 @@ function install(): boolean {
             Decoder: require(`${KAFKAJS}protocol/decoder.js`),
             record: require(`${KAFKAJS}protocol/recordBatch/record/v0/decoder.js`),
           }),
+      ],
+      [
+        "consumer/batch.js",
+        (shipped: never) =>
+          createBatch(shipped, require(`${KAFKAJS}consumer/filterAbortedMessages.js`)),
       ],
     ];
     for (const [file, replace] of replacements) {

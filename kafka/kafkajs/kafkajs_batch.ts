@@ -1,5 +1,6 @@
 import type { KafkaMessage } from "kafkajs";
 import type { InputBatch, InputHeaders } from "../boundary/records.ts";
+import { FetchedRecord } from "./record_codec.ts";
 
 const NO_HEADERS: InputHeaders = Object.freeze({});
 
@@ -38,11 +39,14 @@ export class KafkajsBatch implements InputBatch {
     return (this.#messages[i].headers as InputHeaders | undefined) ?? NO_HEADERS;
   }
 
+  // The patched decoder's records hold both as numbers (kafka/kafkajs/record_codec.ts).
   offset(i: number): bigint {
-    return BigInt(this.#messages[i].offset);
+    const m = this.#messages[i];
+    return m instanceof FetchedRecord ? BigInt(m.offsetNumber) : BigInt(m.offset);
   }
 
   timestampMs(i: number): number {
-    return Number(this.#messages[i].timestamp);
+    const m = this.#messages[i];
+    return m instanceof FetchedRecord ? m.timestampMs : Number(m.timestamp);
   }
 }

@@ -177,11 +177,100 @@ export function createRecordDecoder(kafkajsDecoder: KafkajsRecordDecoder): Kafka
   return (decoder, batchContext) => {
     if (batchContext === undefined) return kafkajsDecoder(decoder, batchContext);
     const start = decoder.offset;
-    const record = readRecord(decoder, batchContext);
+    const record = readRecord(decoder, batchNumbers(batchContext));
     if (record !== null) return record;
     decoder.offset = start;
     return kafkajsDecoder(decoder, batchContext);
   };
+}
+
+/** The empty header list every fast-path record shares (kafkajs builds one object per record). */
+const NO_HEADERS: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
+ * A record decoded on the fast path, with kafkajs' fields. Its offset and timestamp are kept as
+ * numbers (`offsetNumber`, `timestampMs`), and kafkajs' decimal strings are made only when read:
+ * the input reads the numbers, and kafkajs reads the offsets of a batch's first and last records
+ * only (kafka/kafkajs/fetch_batch.ts). The key, which the agent reads only for a DLQ record, is
+ * sliced when read. kafkajs made two strings, two Buffers and a header object per record here.
+ */
+export class FetchedRecord {
+  readonly magicByte: number;
+  readonly attributes: number;
+  readonly offsetNumber: number;
+  readonly timestampMs: number;
+  readonly value: Buffer | null;
+  readonly isControlRecord: boolean;
+  readonly batchContext: BatchContext;
+  readonly #buffer: Buffer;
+  readonly #keyAt: number;
+  /** -1: a null key. */
+  readonly #keyLength: number;
+
+  constructor(
+    batch: BatchNumbers,
+    attributes: number,
+    offsetNumber: number,
+    timestampMs: number,
+    buffer: Buffer,
+    keyAt: number,
+    keyLength: number,
+    value: Buffer | null,
+  ) {
+    this.magicByte = batch.context.magicByte;
+    this.attributes = attributes;
+    this.offsetNumber = offsetNumber;
+    this.timestampMs = timestampMs;
+    this.value = value;
+    this.isControlRecord = batch.context.isControlBatch ?? false;
+    this.batchContext = batch.context;
+    this.#buffer = buffer;
+    this.#keyAt = keyAt;
+    this.#keyLength = keyLength;
+  }
+
+  get key(): Buffer | null {
+    const at = this.#keyAt;
+    return this.#keyLength < 0 ? null : this.#buffer.subarray(at, at + this.#keyLength);
+  }
+
+  get offset(): string {
+    return String(this.offsetNumber);
+  }
+
+  get timestamp(): string {
+    return String(this.timestampMs);
+  }
+
+  get headers(): Readonly<Record<string, never>> {
+    return NO_HEADERS;
+  }
+}
+
+/** A record batch's fields the records add their deltas to, as numbers (NaN: not safe). */
+interface BatchNumbers {
+  context: BatchContext;
+  firstOffset: number;
+  /** The timestamp every record gets (log append time), or null: first timestamp + delta. */
+  appendTime: number | null;
+  firstTimestamp: number;
+}
+
+function batchNumbers(context: BatchContext): BatchNumbers {
+  return {
+    context,
+    firstOffset: safeNumber(context.firstOffset),
+    appendTime: context.timestampType === LOG_APPEND_TIME && context.maxTimestamp
+      ? safeNumber(context.maxTimestamp)
+      : null,
+    firstTimestamp: safeNumber(context.firstTimestamp),
+  };
+}
+
+/** A decimal int64 as a number when it is a safe integer, else NaN. */
+function safeNumber(decimal: string): number {
+  const n = Number(decimal);
+  return Number.isSafeInteger(n) ? n : NaN;
 }
 
 /**
@@ -189,39 +278,30 @@ export function createRecordDecoder(kafkajsDecoder: KafkajsRecordDecoder): Kafka
  * timestamp delta, safe-integer sums, no headers); null otherwise, with the decoder's offset
  * anywhere in the record.
  */
-function readRecord(decoder: KafkajsDecoder, batchContext: BatchContext): object | null {
+function readRecord(decoder: KafkajsDecoder, batch: BatchNumbers): FetchedRecord | null {
   const attributes = decoder.readInt8();
   const timestampDelta = readShortVarLong(decoder);
   if (Number.isNaN(timestampDelta)) return null;
   const offsetDelta = decoder.readVarInt();
-  const {
-    firstOffset,
-    firstTimestamp,
-    magicByte,
-    isControlBatch = false,
-    timestampType,
-    maxTimestamp,
-  } = batchContext;
-  const timestamp = timestampType === LOG_APPEND_TIME && maxTimestamp
-    ? maxTimestamp
-    : safeSum(firstTimestamp, timestampDelta);
-  const offset = safeSum(firstOffset, offsetDelta);
-  if (timestamp === null || offset === null) return null;
-  const key = decoder.readVarIntBytes();
+  const timestamp = batch.appendTime ?? batch.firstTimestamp + timestampDelta;
+  const offset = batch.firstOffset + offsetDelta;
+  if (!Number.isSafeInteger(timestamp) || !Number.isSafeInteger(offset)) return null;
+  const keyLength = decoder.readVarInt();
+  const keyAt = decoder.offset;
+  if (keyLength > 0) decoder.offset += keyLength;
   const value = decoder.readVarIntBytes();
   const headerCount = decoder.readVarInt();
   if (headerCount !== 0 && headerCount !== -1) return null;
-  return {
-    magicByte,
+  return new FetchedRecord(
+    batch,
     attributes,
-    timestamp,
     offset,
-    key,
+    timestamp,
+    decoder.buffer,
+    keyAt,
+    keyLength,
     value,
-    headers: {},
-    isControlRecord: isControlBatch,
-    batchContext,
-  };
+  );
 }
 
 /** What the record batch decoder is built from: kafkajs' own modules, as the patches load them. */
@@ -300,11 +380,12 @@ export function createRecordBatchDecoder(
       timestampType: (attributes & TIMESTAMP_TYPE_FLAG_MASK) > 0 ? LOG_APPEND_TIME : CREATE_TIME,
     };
     const batchContext = { ...recordContext, magicByte };
+    const numbers = batchNumbers(batchContext);
     const records = decoder.readArray((d) => {
       const size = d.readVarInt();
       const start = d.offset;
       const end = start + size;
-      const record = readRecord(d, batchContext);
+      const record = readRecord(d, numbers);
       d.offset = end;
       return record ?? deps.record(new deps.Decoder(d.buffer.subarray(start, end)), batchContext);
     });
@@ -329,16 +410,6 @@ function readShortVarLong(decoder: KafkajsDecoder): number {
     }
   }
   return NaN;
-}
-
-/**
- * `Long.fromValue(base).add(delta).toString()` for a decimal base when base, delta and the sum are
- * safe integers; null otherwise.
- */
-function safeSum(base: string, delta: number): string | null {
-  const first = Number(base);
-  const sum = first + delta;
-  return Number.isSafeInteger(first) && Number.isSafeInteger(sum) ? String(sum) : null;
 }
 
 function isEmpty(headers: Record<string, unknown> | undefined): boolean {
