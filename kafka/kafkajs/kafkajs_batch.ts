@@ -5,8 +5,9 @@ import { FetchedRecord } from "./record_codec.ts";
 const NO_HEADERS: InputHeaders = Object.freeze({});
 
 /**
- * InputBatch over the messages kafkajs decoded, read in place: kafkajs' keys and values are
- * already Buffers (Uint8Arrays), so nothing is copied or wrapped per record.
+ * InputBatch over the messages kafkajs decoded, read in place: values are already Buffers
+ * (Uint8Arrays), so nothing is copied or wrapped per record; the patched decoder's records slice a
+ * key only when it is read.
  */
 export class KafkajsBatch implements InputBatch {
   readonly topic: string;
