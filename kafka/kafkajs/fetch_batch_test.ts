@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import "../kafkajs_patches.ts";
+import { shippedKafkajs } from "./shipped_module.ts";
 
 const require = createRequire(import.meta.url);
 const SRC = "kafkajs/src/consumer/";
@@ -16,18 +17,6 @@ type Batch = new (topic: string, fetchedOffset: string, data: unknown) => {
   offsetLag(): string;
 };
 
-/** kafkajs' own consumer Batch, loaded apart from the patched module cache entry. */
-function shippedBatch(): Batch {
-  const path = require.resolve(`${SRC}batch.js`);
-  const patched = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path);
-  } finally {
-    require.cache[path] = patched;
-  }
-}
-
 /** A fetch response's records as kafkajs' record decoder makes them off the fast path. */
 function messages(offsets: string[], control: number[] = []) {
   return offsets.map((offset, i) => ({
@@ -39,7 +28,7 @@ function messages(offsets: string[], control: number[] = []) {
 }
 
 Deno.test("the consumer Batch is kafkajs' own: the records from the fetched offset on", () => {
-  const Shipped = shippedBatch();
+  const Shipped: Batch = shippedKafkajs("consumer/batch.js");
   const Patched: Batch = require(`${SRC}batch.js`);
   assert.notEqual(Patched, Shipped, "installed by the patches");
   const cases: [string, ReturnType<typeof messages>, unknown[]?][] = [

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createRequire } from "node:module";
 import { RecordBytes } from "./record_codec.ts";
+import { shippedKafkajs } from "./shipped_module.ts";
 
 const require = createRequire(import.meta.url);
 const SRC = "kafkajs/src/protocol/";
@@ -12,21 +13,9 @@ const Record = require(`${SRC}recordBatch/record/v0/index.js`);
 const { RecordBatch } = require(`${SRC}recordBatch/v0/index.js`);
 const decodeRecordBatch = require(`${SRC}recordBatch/v0/decoder.js`);
 
-/** A kafkajs module as shipped, loaded apart from the module cache entry the patches replaced. */
-function shipped(file: string) {
-  const path = require.resolve(`${SRC}${file}`);
-  const patched = require.cache[path];
-  delete require.cache[path];
-  try {
-    return require(path);
-  } finally {
-    require.cache[path] = patched;
-  }
-}
-
 /** kafkajs' own record decoder. */
 function shippedRecordDecoder() {
-  return shipped("recordBatch/record/v0/decoder.js");
+  return shippedKafkajs(`protocol/recordBatch/record/v0/decoder.js`);
 }
 
 interface TestMessage {
@@ -37,7 +26,7 @@ interface TestMessage {
 }
 
 /** kafkajs' own record encoder, the reference for the bytes of the replaced one. */
-const shippedRecord = shipped("recordBatch/record/v0/index.js");
+const shippedRecord = shippedKafkajs("protocol/recordBatch/record/v0/index.js");
 
 /** Records as kafkajs' produce request makes them (produce/v3/request.js). */
 function records(messages: TestMessage[], record = Record) {
@@ -176,7 +165,7 @@ Deno.test("the patched array writer refuses what kafkajs refuses", () => {
 
 /** kafkajs' own produce v3 request. */
 function shippedProduceRequest() {
-  return shipped("requests/produce/v3/request.js");
+  return shippedKafkajs("protocol/requests/produce/v3/request.js");
 }
 
 Deno.test("a produce request is kafkajs' bytes, written once", async () => {
