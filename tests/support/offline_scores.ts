@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { ReadMessage } from "./pipeline.ts";
 import { DEFAULT_MODEL_PATH, loadOnnxModel } from "../../agent/onnx_model.ts";
 import { topicNames } from "../../kafka/topics.ts";
-import { groupDrained } from "./agent_group.ts";
+import { groupDrained, partitionProgress } from "./agent_group.ts";
 import { type AgentProcess, readTopic, waitFor } from "./pipeline.ts";
 import { FeatureEngine } from "../../features/feature_engine.ts";
 import { readFeatureMatrix } from "../../features/feature_matrix.ts";
@@ -96,7 +96,12 @@ export async function assertMatchesOffline(
   expected: Map<ScoreKey, number>,
   agents: AgentProcess[],
 ): Promise<void> {
-  await waitFor("the group drained", () => groupDrained(prefix, group, sent), 120_000);
+  try {
+    await waitFor("the group drained", () => groupDrained(prefix, group, sent), 120_000);
+  } catch (err) {
+    console.log(await drainReport(prefix, group, agents));
+    throw err;
+  }
   const predictions = await readTopic(await testKafka(), topicNames(prefix).predictions);
   const result = compareScores(expected, predictions);
   const stats = await Promise.all(agents.map((a) => a.stats()));
@@ -110,6 +115,36 @@ export async function assertMatchesOffline(
     console.log(mismatchReport(expected, predictions, result.worst, agents));
   }
   assert.ok(result.maxDiff <= 1e-6, `max |streamed - offline| ${result.maxDiff} (${result.worst})`);
+}
+
+/**
+ * For a group that did not drain, which is rare and timing-bound: each partition's committed and
+ * end offsets, what each agent says it owns, waits for and lags, and its last log lines.
+ */
+async function drainReport(prefix: string, group: string, agents: AgentProcess[]): Promise<string> {
+  const progress = await partitionProgress(prefix, group).catch((e) => `${e}`);
+  const lines = [
+    `partitions (committed/end): ${
+      typeof progress === "string"
+        ? progress
+        : [...progress].map(([p, o]) => `${p}: ${o.committed}/${o.end}`).join(", ")
+    }`,
+  ];
+  for (const a of agents) {
+    const s = await a.stats().catch(() => null);
+    lines.push(
+      `agent ${a.instance}: ${
+        s === null ? "no stats" : JSON.stringify({
+          assigned: s.assigned_partitions,
+          consumed: s.consumed,
+          lag: s.lag.partitions.map((p) => [p.partition, p.lag]),
+          waiting: s.labels.waiting_partitions,
+        })
+      }`,
+      ...a.log.slice(-6).map((l) => `  ${l}`),
+    );
+  }
+  return lines.join("\n");
 }
 
 /** Agent log events that change what a partition's state holds. */
