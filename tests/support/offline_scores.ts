@@ -119,7 +119,7 @@ export async function assertMatchesOffline(
 
 /**
  * For a group that did not drain, which is rare and timing-bound: each partition's committed and
- * end offsets, what each agent says it owns, waits for and lags, and its last log lines.
+ * end offsets, what each agent says it owns, waits for and lags, and its group and commit events.
  */
 async function drainReport(prefix: string, group: string, agents: AgentProcess[]): Promise<string> {
   const progress = await partitionProgress(prefix, group).catch((e) => `${e}`);
@@ -141,11 +141,15 @@ async function drainReport(prefix: string, group: string, agents: AgentProcess[]
           waiting: s.labels.waiting_partitions,
         })
       }`,
-      ...a.log.slice(-6).map((l) => `  ${l}`),
+      ...a.log.filter((l) => DRAIN_EVENTS.test(l)).slice(-20).map((l) => `  ${l}`),
     );
   }
   return lines.join("\n");
 }
+
+/** Agent log events of a partition changing hands, being read and committed. */
+const DRAIN_EVENTS =
+  /"event":"(assignment|revoked|restore\w*|state_caught_up|records_skipped|labels_rewind|batch_\w+|commit\w*|consumer_crash)"|"level":"(warn|error)"/;
 
 /** Agent log events that change what a partition's state holds. */
 const STATE_EVENTS =
