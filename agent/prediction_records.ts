@@ -40,6 +40,8 @@ export class PredictionEncoder {
   readonly #fraudFalse: Uint8Array;
   readonly #completeTrue = ascii('","labels_complete":true,"latency_ms":');
   readonly #completeFalse = ascii('","labels_complete":false,"latency_ms":');
+  /** The most bytes one row's key and value take. */
+  readonly #rowBytes: number;
   #scratch = new Uint8Array(1 << 16);
   #at = 0;
   #ends = new Uint32Array(0);
@@ -52,6 +54,8 @@ export class PredictionEncoder {
     const tail = `,"threshold":${threshold},"model":${model},"event_time":"`;
     this.#fraudTrue = ascii(`,"fraud":true${tail}`);
     this.#fraudFalse = ascii(`,"fraud":false${tail}`);
+    this.#rowBytes = this.#open.length + this.#customer.length + this.#score.length +
+      this.#fraudFalse.length + this.#completeFalse.length + 5 * NUMBER_CHARS + ISO_CHARS + 1;
   }
 
   encode(columns: ScoredColumns, rows: number): OutputRecord[] {
@@ -60,17 +64,19 @@ export class PredictionEncoder {
     const { transactionIds, customerIds, scores, eventTimesMs, latenciesMs, labelsComplete } =
       columns;
     const threshold = this.#threshold;
-    const perRow = this.#open.length + this.#customer.length + this.#score.length +
-      this.#fraudFalse.length + this.#completeFalse.length + 5 * NUMBER_CHARS + ISO_CHARS + 1;
-    if (this.#scratch.length < rows * perRow) this.#scratch = new Uint8Array(2 * rows * perRow);
+    const need = rows * this.#rowBytes;
+    if (this.#scratch.length < need) this.#scratch = new Uint8Array(2 * need);
+    const scratch = this.#scratch;
     this.#at = 0;
     for (let r = 0; r < rows; r++) {
-      const id = transactionIds[r];
       const score = scores[r];
-      this.#number(id);
-      ends[2 * r] = this.#at;
+      const keyAt = this.#at;
+      this.#number(transactionIds[r]);
+      const keyEnd = this.#at;
+      ends[2 * r] = keyEnd;
       this.#put(this.#open);
-      this.#number(id);
+      // The value's transaction_id is the key's digits again.
+      for (let i = keyAt; i < keyEnd; i++) scratch[this.#at++] = scratch[i];
       this.#put(this.#customer);
       this.#number(customerIds[r]);
       this.#put(this.#score);
@@ -79,11 +85,11 @@ export class PredictionEncoder {
       this.#isoTime(eventTimesMs[r]);
       this.#put(labelsComplete[r] === 1 ? this.#completeTrue : this.#completeFalse);
       this.#number(latenciesMs[r]);
-      this.#scratch[this.#at++] = 0x7d;
+      scratch[this.#at++] = 0x7d;
       ends[2 * r + 1] = this.#at;
     }
     const bytes = Buffer.allocUnsafe(this.#at);
-    bytes.set(this.#scratch.subarray(0, this.#at));
+    bytes.set(scratch.subarray(0, this.#at));
     const records = new Array<OutputRecord>(rows);
     let start = 0;
     for (let r = 0; r < rows; r++) {

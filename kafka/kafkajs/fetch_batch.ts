@@ -13,7 +13,7 @@ interface PartitionData {
 }
 
 /** kafkajs' consumer Batch class (consumer/batch.js). */
-export type KafkajsBatchClass = new (
+type KafkajsBatchClass = new (
   topic: string,
   fetchedOffset: string,
   partitionData: PartitionData,
