@@ -14,6 +14,8 @@ export interface CommitRetry {
   attempts: number;
   /** Every this long the newest offsets of the partitions owned are committed again; 0: never. */
   refreshMs: number;
+  /** A commit not answered within this long counts as failed (it may still land later). */
+  timeoutMs: number;
 }
 
 const DEFAULT_RETRY: CommitRetry = {
@@ -21,6 +23,7 @@ const DEFAULT_RETRY: CommitRetry = {
   delayMs: 500,
   attempts: 10,
   refreshMs: 5_000,
+  timeoutMs: 15_000,
 };
 
 /**
@@ -39,6 +42,11 @@ const DEFAULT_RETRY: CommitRetry = {
  * partition can land after this member's own (@platformatic/kafka rejoins the group inside a
  * refused commit and then sends it again, 15 s and more later), and set the partition back; the
  * owner's next commit puts it right, and after the stream's last batch only this one comes.
+ *
+ * A commit not answered within `timeoutMs` is failed like a refused one. @platformatic/kafka's
+ * commit can hang while the library rejoins inside it; one hung commit used to hold every later
+ * commit and refresh of the member back, so a partition it had scored to the end stayed committed
+ * near its start.
  */
 export class CommitCoalescer {
   readonly #commit: (offsets: PartitionOffset[]) => Promise<void>;
@@ -99,7 +107,7 @@ export class CommitCoalescer {
         }));
         this.#due.clear();
         try {
-          await this.#commit(offsets);
+          await answered(this.#commit(offsets), this.#retry.timeoutMs);
           failures = 0;
         } catch (err) {
           this.#failed(err, offsets);
@@ -116,4 +124,15 @@ export class CommitCoalescer {
       this.#committing = null;
     }
   }
+}
+
+/** The commit's outcome, or a rejection once it has gone unanswered for `ms`. */
+function answered(commit: Promise<void>, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`commit not answered within ${ms} ms`)), ms);
+  });
+  // A commit given up on may still fail later, when nobody waits for it.
+  commit.catch(() => {});
+  return Promise.race([commit, late]).finally(() => clearTimeout(timer));
 }

@@ -114,3 +114,25 @@ Deno.test("the newest offsets of owned partitions are committed again, changed o
   assert.deepEqual(requests[requests.length - 1], [{ partition: 0, nextOffset: 10n }]);
   assert.ok(requests.length >= 3, `${requests.length} requests`);
 });
+
+Deno.test("a commit left unanswered counts as failed, and the next one goes out", async () => {
+  const requests: PartitionOffset[][] = [];
+  const failures: string[] = [];
+  const commits = new CommitCoalescer(
+    (offsets) => {
+      requests.push(offsets);
+      // The first never settles, as a commit held inside a rejoin that never ends.
+      return requests.length === 1 ? new Promise<void>(() => {}) : Promise.resolve();
+    },
+    (err) => failures.push((err as Error).message),
+    { delayMs: 1, refreshMs: 0, timeoutMs: 20 },
+  );
+  commits.schedule(4, 192n);
+  commits.schedule(4, 3_899n);
+  await commits.done();
+  assert.deepEqual(failures, ["commit not answered within 20 ms"]);
+  assert.deepEqual(requests, [
+    [{ partition: 4, nextOffset: 192n }],
+    [{ partition: 4, nextOffset: 3_899n }],
+  ]);
+});
