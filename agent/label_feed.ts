@@ -1,4 +1,4 @@
-import type { KafkaClient, KafkaInput } from "../kafka/boundary.ts";
+import type { ByteRange, KafkaClient, KafkaInput } from "../kafka/boundary.ts";
 import {
   type LabelRecord,
   newLabelRecord,
@@ -22,6 +22,8 @@ export class LabelFeed {
   readonly #held = new Set<number>();
   /** Every record is read into this one: the feed allocates nothing per label. */
   readonly #record: LabelRecord = newLabelRecord();
+  /** Where the label being read lies (InputBatch.valueIn). */
+  readonly #range: ByteRange = { start: 0, end: 0 };
   #input?: KafkaInput;
   #fail!: (err: Error) => void;
   /** Rejects when the reader stopped for good on an error: without labels no score is exact. */
@@ -95,9 +97,10 @@ export class LabelFeed {
       if (generation !== this.#generation) return Promise.resolve();
       const partition = batch.partition;
       const l = this.#record;
+      const range = this.#range;
       for (let i = 0; i < batch.length; i++) {
-        const value = batch.value(i);
-        const kind = value ? readLabelMessage(value, l) : null;
+        const bytes = batch.valueIn(i, range);
+        const kind = bytes ? readLabelMessage(bytes, range.start, range.end, l) : null;
         if (kind === "label") {
           this.#join.addLabel(l.terminalId, l.eventTimeMs, l.fraud);
           this.#quality.labelled(l.transactionId, l.fraud);

@@ -1,4 +1,4 @@
-import type { InputBatch, OutputRecord } from "../kafka/boundary.ts";
+import type { ByteRange, InputBatch, OutputRecord } from "../kafka/boundary.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { parseRow } from "../transactions/parse_row.ts";
 import type { RowState } from "../transactions/row_fields.ts";
@@ -61,6 +61,8 @@ export class ScoringLoop {
   readonly #duplicates: DuplicateWindow;
   readonly #labels: LabelGate;
   readonly #tx = newTransaction();
+  /** Where the record being parsed lies (InputBatch.valueIn). */
+  readonly #range: ByteRange = { start: 0, end: 0 };
   readonly #rowState: RowState;
   #predictions: PredictionEncoder;
   /** Per prepared message: why it is rejected, or null when it parsed. */
@@ -114,7 +116,7 @@ export class ScoringLoop {
     let maxCutoff = -Infinity;
     let minCutoff = Infinity;
     for (let m = 0; m < n; m++) {
-      const reason = this.#parse(batch.value(from + m));
+      const reason = this.#parse(batch, from + m);
       this.#reasons[m] = reason;
       if (reason !== null) continue;
       this.#inTxIds[m] = tx.transactionId;
@@ -210,7 +212,7 @@ export class ScoringLoop {
     let maxCutoff = -Infinity;
     this.#engine.ownerTag = batch.partition;
     for (let i = 0; i < batch.length; i++) {
-      if (this.#parse(batch.value(i)) !== null) continue;
+      if (this.#parse(batch, i) !== null) continue;
       if (this.#duplicates.seen(this.#tx.transactionId, this.#tx.customerId)) continue;
       this.#engine.updateCustomer(this.#tx);
       const cutoff = this.#engine.labelCutoffDay(this.#tx.eventTimeMs);
@@ -226,14 +228,16 @@ export class ScoringLoop {
 
   /** Parses the batch's records, changing no state but the row state's origin, until it is known. */
   learnOrigin(batch: InputBatch): void {
-    for (let i = 0; i < batch.length && !this.originKnown; i++) this.#parse(batch.value(i));
+    for (let i = 0; i < batch.length && !this.originKnown; i++) this.#parse(batch, i);
   }
 
   /** Parses into #tx; null when it is a scoreable transaction (duplicates are checked later). */
-  #parse(value: Uint8Array | null): DlqReason | null {
-    if (value === null || value.length === 0) return "empty_line";
-    if (value.length > MAX_MESSAGE_BYTES) return "line_too_long";
-    return parseRow(value, 0, value.length, this.#tx, this.#rowState);
+  #parse(batch: InputBatch, i: number): DlqReason | null {
+    const range = this.#range;
+    const bytes = batch.valueIn(i, range);
+    if (bytes === null || range.end === range.start) return "empty_line";
+    if (range.end - range.start > MAX_MESSAGE_BYTES) return "line_too_long";
+    return parseRow(bytes, range.start, range.end, this.#tx, this.#rowState);
   }
 
   #ensureCapacity(n: number): void {

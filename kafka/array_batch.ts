@@ -1,4 +1,9 @@
-import type { InputBatch, InputHeaders } from "./boundary/records.ts";
+import {
+  type ByteRange,
+  type InputBatch,
+  type InputHeaders,
+  wholeValue,
+} from "./boundary/records.ts";
 
 /** One record of an ArrayBatch. */
 export interface ArrayRecord {
@@ -38,6 +43,10 @@ export class ArrayBatch implements InputBatch {
 
   value(i: number): Uint8Array | null {
     return this.#records[i].value;
+  }
+
+  valueIn(i: number, range: ByteRange): Uint8Array | null {
+    return wholeValue(this.#records[i].value, range);
   }
 
   headers(i: number): InputHeaders {

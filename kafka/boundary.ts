@@ -34,6 +34,7 @@ export type {
 } from "./boundary/output.ts";
 export { DEFAULT_MAX_REQUEST_BYTES, DEFAULT_SEND_RETRY_MS } from "./boundary/output.ts";
 export type {
+  ByteRange,
   InputBatch,
   InputHeaders,
   OutputHeaders,

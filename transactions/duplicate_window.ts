@@ -58,15 +58,16 @@ export class DuplicateWindow {
    */
   export(select: (customerId: number) => boolean): Float64Array {
     const pairs: number[] = [];
-    for (const generation of [this.#old, this.#young]) {
-      for (const [tx, customers] of generation) {
-        if (typeof customers === "number") {
-          if (select(customers)) pairs.push(tx, customers);
-          continue;
-        }
-        for (const customer of customers) if (select(customer)) pairs.push(tx, customer);
+    // forEach: a for-of over a Map makes an entry array per pair.
+    const add = (customers: Customers, tx: number) => {
+      if (typeof customers === "number") {
+        if (select(customers)) pairs.push(tx, customers);
+        return;
       }
-    }
+      for (const customer of customers) if (select(customer)) pairs.push(tx, customer);
+    };
+    this.#old.forEach(add);
+    this.#young.forEach(add);
     return new Float64Array(pairs);
   }
 

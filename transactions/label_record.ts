@@ -111,18 +111,20 @@ const ZERO = 0x30;
 const CLOSE = 0x7d;
 
 /**
- * Reads one record of the labels topic from its bytes into `out` (a watermark's time goes to
+ * Reads one record of the labels topic, bytes [start, end) of buf, into `out` (a watermark's time goes to
  * out.eventTimeMs) and says which it was, or null when it is neither. The agent reads every label
  * of the bank, so the labels encodeLabel writes are read straight from the bytes, without a string
  * or an object per record (3x faster than JSON.parse and a string); any other spelling of the JSON
  * takes the general path and means the same.
  */
 export function readLabelMessage(
-  bytes: Uint8Array,
+  buf: Uint8Array,
+  start: number,
+  end: number,
   out: LabelRecord,
 ): "label" | "watermark" | null {
-  if (readCanonicalLabel(bytes, out)) return "label";
-  const m = decodeLabelMessage(decoder.decode(bytes));
+  if (readCanonicalLabel(buf, start, end, out)) return "label";
+  const m = decodeLabelMessage(decoder.decode(buf.subarray(start, end)));
   if (m === null) return null;
   if (m.kind === "watermark") {
     out.eventTimeMs = m.watermark.eventTimeMs;
@@ -133,24 +135,24 @@ export function readLabelMessage(
 }
 
 /** The fields of encodeLabel's output, in its order; false (out untouched or partly) otherwise. */
-function readCanonicalLabel(b: Uint8Array, out: LabelRecord): boolean {
-  let i = 0;
+function readCanonicalLabel(b: Uint8Array, at: number, end: number, out: LabelRecord): boolean {
+  let i = at;
   const values = CANONICAL_VALUES;
   for (let f = 0; f < LABEL_KEYS.length; f++) {
     const key = LABEL_KEYS[f];
-    if (i + key.length > b.length) return false;
+    if (i + key.length > end) return false;
     for (let k = 0; k < key.length; k++) if (b[i + k] !== key[k]) return false;
     i += key.length;
     const negative = f === 3 && b[i] === MINUS;
     if (negative) i++;
     const start = i;
     let v = 0;
-    while (i < b.length && b[i] >= ZERO && b[i] <= ZERO + 9) v = v * 10 + (b[i++] - ZERO);
+    while (i < end && b[i] >= ZERO && b[i] <= ZERO + 9) v = v * 10 + (b[i++] - ZERO);
     // No digits, a leading zero or more than 15 digits (past exact integers): the general path.
     if (i === start || i - start > 15 || (b[start] === ZERO && i - start > 1)) return false;
     values[f] = negative ? -v : v;
   }
-  if (i !== b.length - 1 || b[i] !== CLOSE) return false;
+  if (i !== end - 1 || b[i] !== CLOSE) return false;
   if (values[4] > 1 || values[5] > 3) return false;
   out.transactionId = values[0];
   out.customerId = values[1];

@@ -57,7 +57,11 @@ Deno.test("the labels topic carries labels and watermarks, told apart by their f
 });
 
 Deno.test("the fast byte reader gives what JSON.parse gives, and falls back for any other spelling", () => {
-  const bytes = (s: string) => new TextEncoder().encode(s);
+  // Each message is read where it lies among other bytes, as from a fetched record batch.
+  const read = (message: string, out: LabelRecord) => {
+    const buf = new TextEncoder().encode(`9}{${message}{"x":`);
+    return readLabelMessage(buf, 3, buf.length - 5, out);
+  };
   const out = newLabelRecord();
   const cases: LabelRecord[] = [
     { transactionId: 0, customerId: 0, terminalId: 0, eventTimeMs: 0, fraud: 0, scenario: 0 },
@@ -79,15 +83,13 @@ Deno.test("the fast byte reader gives what JSON.parse gives, and falls back for 
     },
   ];
   for (const l of cases) {
-    assert.equal(readLabelMessage(bytes(encodeLabel(l)), out), "label");
+    assert.equal(read(encodeLabel(l), out), "label");
     assert.deepEqual(out, l);
   }
   // Another publisher's spelling: other order, spaces, no scenario; a watermark; garbage.
   assert.equal(
-    readLabelMessage(
-      bytes(
-        '{ "fraud": 1, "terminal_id": 3, "customer_id": 2, "transaction_id": 1, "event_time_ms": 10 }',
-      ),
+    read(
+      '{ "fraud": 1, "terminal_id": 3, "customer_id": 2, "transaction_id": 1, "event_time_ms": 10 }',
       out,
     ),
     "label",
@@ -100,7 +102,7 @@ Deno.test("the fast byte reader gives what JSON.parse gives, and falls back for 
     fraud: 1,
     scenario: 0,
   });
-  assert.equal(readLabelMessage(bytes(encodeWatermark({ eventTimeMs: 77 })), out), "watermark");
+  assert.equal(read(encodeWatermark({ eventTimeMs: 77 }), out), "watermark");
   assert.equal(out.eventTimeMs, 77);
   for (
     const bad of [
@@ -113,6 +115,6 @@ Deno.test("the fast byte reader gives what JSON.parse gives, and falls back for 
       "\xff\xfe",
     ]
   ) {
-    assert.equal(readLabelMessage(bytes(bad), out), null, bad);
+    assert.equal(read(bad, out), null, bad);
   }
 });

@@ -3,6 +3,20 @@
  * bigint (Kafka's int64), times as epoch milliseconds. No client's types appear here.
  */
 
+/** Where a value lies in the array that holds it: bytes [start, end). */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** valueIn for a client whose values are views of their own: the whole view. */
+export function wholeValue(value: Uint8Array | null, range: ByteRange): Uint8Array | null {
+  if (value === null) return null;
+  range.start = 0;
+  range.end = value.length;
+  return value;
+}
+
 /** Header values as they arrive: raw bytes (decode what you need). */
 export type InputHeaders = Readonly<Record<string, Uint8Array | undefined>>;
 
@@ -21,6 +35,12 @@ export interface InputBatch {
   readonly highWatermark: bigint;
   key(i: number): Uint8Array | null;
   value(i: number): Uint8Array | null;
+  /**
+   * Record i's value read in place: the array that holds it, possibly with other records around
+   * it (read only [range.start, range.end)), or null for a null value. Unlike `value`, it makes no
+   * view per record: the hot path (transactions, labels) reads this way.
+   */
+  valueIn(i: number, range: ByteRange): Uint8Array | null;
   headers(i: number): InputHeaders;
   offset(i: number): bigint;
   /** The record's timestamp (CreateTime as the producer set it), epoch ms. */

@@ -48,12 +48,19 @@ export function createBatch(
       const messages = partitionData.messages;
       this.rawMessages = messages;
       this.messagesWithinOffset = from === 0 ? messages : messages.slice(from);
-      this.messages = filterAbortedMessages({
+      this.messages = withoutControlRecords(filterAbortedMessages({
         messages: this.messagesWithinOffset,
         abortedTransactions: partitionData.abortedTransactions,
-      }).filter((message) => !message.isControlRecord);
+      }));
     }
   };
+}
+
+/** The records that are not control records: the same array when none is (the common case). */
+function withoutControlRecords(messages: BatchMessage[]): BatchMessage[] {
+  return messages.some((m) => m.isControlRecord)
+    ? messages.filter((m) => !m.isControlRecord)
+    : messages;
 }
 
 /** Index of the first record at or after `fetched`; -1 when an offset is not a safe integer. */

@@ -1,5 +1,10 @@
 import type { KafkaMessage } from "kafkajs";
-import type { InputBatch, InputHeaders } from "../boundary/records.ts";
+import {
+  type ByteRange,
+  type InputBatch,
+  type InputHeaders,
+  wholeValue,
+} from "../boundary/records.ts";
 import { FetchedRecord } from "./record_codec.ts";
 
 const NO_HEADERS: InputHeaders = Object.freeze({});
@@ -7,7 +12,7 @@ const NO_HEADERS: InputHeaders = Object.freeze({});
 /**
  * InputBatch over the messages kafkajs decoded, read in place: values are already Buffers
  * (Uint8Arrays), so nothing is copied or wrapped per record; the patched decoder's records slice a
- * key only when it is read.
+ * key or a value only when it is read, and `valueIn` reads theirs where it lies.
  */
 export class KafkajsBatch implements InputBatch {
   readonly topic: string;
@@ -32,6 +37,11 @@ export class KafkajsBatch implements InputBatch {
 
   value(i: number): Uint8Array | null {
     return this.#messages[i].value;
+  }
+
+  valueIn(i: number, range: ByteRange): Uint8Array | null {
+    const m = this.#messages[i];
+    return m instanceof FetchedRecord ? m.valueIn(range) : wholeValue(m.value, range);
   }
 
   headers(i: number): InputHeaders {

@@ -88,26 +88,8 @@ function encodeProduce(deps: ProduceDeps, args: ProduceArgs): KafkajsEncoder {
     topicData,
   } = args;
   const attributes = transactionalId ? TRANSACTIONAL_MASK : 0;
-  // kafkajs' record preparation, partition by partition (produce/v3/request.js).
   const batches = topicData.map(({ partitions }) =>
-    partitions.map(({ messages }) => {
-      const dateNow = Date.now();
-      const messageTimestamps = messages
-        .map((m) => m.timestamp)
-        .filter((timestamp) => timestamp != null)
-        .sort();
-      const timestamps = messageTimestamps.length === 0 ? [dateNow] : messageTimestamps;
-      const firstTimestamp = timestamps[0]!;
-      const records = messages.map((message, i) =>
-        deps.record({
-          ...message,
-          offsetDelta: i,
-          // kafkajs' own arithmetic, coercions of timestamp strings included.
-          timestampDelta: ((message.timestamp || dateNow) as number) - (firstTimestamp as number),
-        })
-      );
-      return { records, firstTimestamp, maxTimestamp: timestamps[timestamps.length - 1]! };
-    })
+    partitions.map(({ messages }) => prepareRecords(deps, messages))
   );
   let size = stringSize(transactionalId) + 2 + 4 + 4;
   topicData.forEach(({ topic }, t) => {
@@ -145,6 +127,37 @@ function encodeProduce(deps: ProduceDeps, args: ProduceArgs): KafkajsEncoder {
     });
   });
   return out;
+}
+
+type Message = ProduceArgs["topicData"][number]["partitions"][number]["messages"][number];
+
+/**
+ * kafkajs' record preparation for one partition (produce/v3/request.js), with its arithmetic,
+ * coercions of timestamp strings included. The record encoder reads its fields at once, so one
+ * fields object serves every record (kafkajs spreads a new one per record), and a partition whose
+ * records carry no timestamp (predictions) skips the sort.
+ */
+function prepareRecords(deps: ProduceDeps, messages: readonly Message[]) {
+  const dateNow = Date.now();
+  let firstTimestamp: string | number = dateNow;
+  let maxTimestamp: string | number = dateNow;
+  if (messages.some((m) => m.timestamp != null)) {
+    const timestamps = messages.map((m) => m.timestamp).filter((t) => t != null).sort();
+    firstTimestamp = timestamps[0]!;
+    maxTimestamp = timestamps[timestamps.length - 1]!;
+  }
+  const fields: RecordFields = { value: null, offsetDelta: 0, timestampDelta: 0 };
+  const records = new Array<RecordEncoding>(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i];
+    fields.key = m.key;
+    fields.value = m.value;
+    fields.headers = m.headers;
+    fields.offsetDelta = i;
+    fields.timestampDelta = ((m.timestamp || dateNow) as number) - (firstTimestamp as number);
+    records[i] = deps.record(fields);
+  }
+  return { records, firstTimestamp, maxTimestamp };
 }
 
 function stringSize(value: string | null): number {

@@ -1,4 +1,5 @@
 import { Buffer } from "node:buffer";
+import type { ByteRange } from "../boundary/records.ts";
 import { isInt32, putUVarInt, uVarIntSize, zigzag32 } from "./varint.ts";
 
 /**
@@ -191,21 +192,24 @@ const NO_HEADERS: Readonly<Record<string, never>> = Object.freeze({});
  * A record decoded on the fast path, with kafkajs' fields. Its offset and timestamp are kept as
  * numbers (`offsetNumber`, `timestampMs`), and kafkajs' decimal strings are made only when read:
  * the input reads the numbers, and kafkajs reads the offsets of a batch's first and last records
- * only (kafka/kafkajs/fetch_batch.ts). The key, which the agent reads only for a DLQ record, is
- * sliced when read. kafkajs made two strings, two Buffers and a header object per record here.
+ * only (kafka/kafkajs/fetch_batch.ts). The key and the value are sliced only when read: the agent
+ * reads a key only for a DLQ record, and values in place (`valueIn`). kafkajs made two strings, two
+ * Buffers and a header object per record here.
  */
 export class FetchedRecord {
   readonly magicByte: number;
   readonly attributes: number;
   readonly offsetNumber: number;
   readonly timestampMs: number;
-  readonly value: Buffer | null;
   readonly isControlRecord: boolean;
   readonly batchContext: BatchContext;
   readonly #buffer: Buffer;
   readonly #keyAt: number;
   /** -1: a null key. */
   readonly #keyLength: number;
+  readonly #valueAt: number;
+  /** -1: a null value. */
+  readonly #valueLength: number;
 
   constructor(
     batch: BatchNumbers,
@@ -215,18 +219,33 @@ export class FetchedRecord {
     buffer: Buffer,
     keyAt: number,
     keyLength: number,
-    value: Buffer | null,
+    valueAt: number,
+    valueLength: number,
   ) {
     this.magicByte = batch.context.magicByte;
     this.attributes = attributes;
     this.offsetNumber = offsetNumber;
     this.timestampMs = timestampMs;
-    this.value = value;
     this.isControlRecord = batch.context.isControlBatch ?? false;
     this.batchContext = batch.context;
     this.#buffer = buffer;
     this.#keyAt = keyAt;
     this.#keyLength = keyLength;
+    this.#valueAt = valueAt;
+    this.#valueLength = valueLength;
+  }
+
+  get value(): Buffer | null {
+    const at = this.#valueAt;
+    return this.#valueLength < 0 ? null : this.#buffer.subarray(at, at + this.#valueLength);
+  }
+
+  /** The value where it lies in the fetched bytes (InputBatch.valueIn), or null. */
+  valueIn(range: ByteRange): Buffer | null {
+    if (this.#valueLength < 0) return null;
+    range.start = this.#valueAt;
+    range.end = this.#valueAt + this.#valueLength;
+    return this.#buffer;
   }
 
   get key(): Buffer | null {
@@ -289,7 +308,9 @@ function readRecord(decoder: KafkajsDecoder, batch: BatchNumbers): FetchedRecord
   const keyLength = decoder.readVarInt();
   const keyAt = decoder.offset;
   if (keyLength > 0) decoder.offset += keyLength;
-  const value = decoder.readVarIntBytes();
+  const valueLength = decoder.readVarInt();
+  const valueAt = decoder.offset;
+  if (valueLength > 0) decoder.offset += valueLength;
   const headerCount = decoder.readVarInt();
   if (headerCount !== 0 && headerCount !== -1) return null;
   return new FetchedRecord(
@@ -300,7 +321,8 @@ function readRecord(decoder: KafkajsDecoder, batch: BatchNumbers): FetchedRecord
     decoder.buffer,
     keyAt,
     keyLength,
-    value,
+    valueAt,
+    valueLength,
   );
 }
 

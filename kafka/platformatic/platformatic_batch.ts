@@ -1,5 +1,10 @@
 import type { KafkaRecord, RecordsBatch } from "@platformatic/kafka";
-import type { InputBatch, InputHeaders } from "../boundary/records.ts";
+import {
+  type ByteRange,
+  type InputBatch,
+  type InputHeaders,
+  wholeValue,
+} from "../boundary/records.ts";
 
 const NO_HEADERS: InputHeaders = Object.freeze({});
 /** Record batch attribute bit of batches written inside a transaction. */
@@ -87,6 +92,10 @@ export class PlatformaticBatch implements InputBatch {
 
   value(i: number): Uint8Array | null {
     return this.#records[i].value;
+  }
+
+  valueIn(i: number, range: ByteRange): Uint8Array | null {
+    return wholeValue(this.#records[i].value, range);
   }
 
   headers(i: number): InputHeaders {

@@ -1,5 +1,5 @@
 import { Consumer, FetchIsolationLevels, ListOffsetTimestamps } from "@platformatic/kafka";
-import type { InputBatch } from "../boundary/records.ts";
+import type { ByteRange, InputBatch } from "../boundary/records.ts";
 import type { ConnectionSettings } from "../connection.ts";
 import { platformaticOptions } from "./config.ts";
 import { offsetAfter, PlatformaticBatch } from "./platformatic_batch.ts";
@@ -123,6 +123,9 @@ class HeadOf implements InputBatch {
   }
   value(i: number) {
     return this.#batch.value(i);
+  }
+  valueIn(i: number, range: ByteRange) {
+    return this.#batch.valueIn(i, range);
   }
   headers(i: number) {
     return this.#batch.headers(i);
