@@ -35,11 +35,6 @@ export class KafkajsAdmin implements KafkaAdmin {
    * group's first members then start there. How a history read starts past the earliest offset,
    * since kafkajs reads only through a group.
    */
-  setGroupOffsets(group: string, topic: string, offsets: ReadonlyMap<number, bigint>) {
-    const partitions = [...offsets].map(([partition, o]) => ({ partition, offset: String(o) }));
-    return this.#retry((a) => a.setOffsets({ groupId: group, topic, partitions }));
-  }
-
   async brokerCount(): Promise<number> {
     return (await this.#retry((a) => a.describeCluster())).brokers.length;
   }

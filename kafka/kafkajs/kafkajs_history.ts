@@ -7,9 +7,13 @@ import { REQUEST_RETRY } from "./config.ts";
 /**
  * Reads partitions from their earliest retained offset (or the given start) up to (not including)
  * the end offsets. kafkajs only reads through a consumer group, so this uses a throwaway group
- * that never commits (starts are set as its offsets before it is joined) and is deleted afterwards. Progress is taken from kafkajs' end-of-batch event, which also
- * reports the batches it does not hand over (only transaction markers or aborted records): a
- * topic written in transactions ends with a commit marker.
+ * that never commits and is deleted afterwards. Starts are seeks made as the consumer starts,
+ * applied at its first fetch: kafkajs' admin `setOffsets` runs a consumer of its own that waits a
+ * whole idle fetch (5 s) before it returns, which made every rebuild from a snapshot 5 s longer.
+ * A consumer that crashes fails the read (kafkajs would restart it without the seeks, from the
+ * earliest offset). Progress is taken from kafkajs' end-of-batch event, which also reports the
+ * batches it does not hand over (only transaction markers or aborted records): a topic written in
+ * transactions ends with a commit marker.
  */
 export async function readKafkajsHistory(
   kafka: Kafka,
@@ -30,7 +34,6 @@ export async function readKafkajsHistory(
     if (start > p.earliest) from.set(p.partition, start);
   }
   if (pending.size === 0) return 0;
-  if (from.size > 0) await admin.setGroupOffsets(groupId, topic, from);
   let read = 0;
   const consumer = kafka.consumer({
     groupId,
@@ -74,7 +77,11 @@ export async function readKafkajsHistory(
           }
           return Promise.resolve();
         },
-      });
+      }).catch(reject);
+      // run() has made the consumer's group by now; the seeks wait for its first fetch.
+      for (const [partition, offset] of from) {
+        consumer.seek({ topic, partition, offset: String(offset) });
+      }
     });
   } finally {
     await consumer.disconnect();
