@@ -8,8 +8,9 @@ import { REQUEST_RETRY } from "./config.ts";
  * Reads partitions from their earliest retained offset (or the given start) up to (not including)
  * the end offsets. kafkajs only reads through a consumer group, so this uses a throwaway group
  * that never commits and is deleted afterwards. Starts are seeks made as the consumer starts,
- * applied at its first fetch: kafkajs' admin `setOffsets` runs a consumer of its own that waits a
- * whole idle fetch (5 s) before it returns, which made every rebuild from a snapshot 5 s longer.
+ * applied at its first fetch: kafkajs' admin `setOffsets` runs a paused consumer of its own and
+ * returns after its first fetch round, for which kafkajs, with nothing to fetch, sleeps its 5 s
+ * fetch wait; every rebuild from a snapshot took 5 s longer.
  * A consumer that crashes fails the read (kafkajs would restart it without the seeks, from the
  * earliest offset). Progress is taken from kafkajs' end-of-batch event, which also reports the
  * batches it does not hand over (only transaction markers or aborted records): a topic written in
