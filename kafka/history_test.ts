@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { kafkaTest, testKafka, uniquePrefix } from "../tests/support/kafka.ts";
+import { freshTopic, kafkaTest, testKafka } from "../tests/support/kafka.ts";
 
 /**
  * A restore from a state snapshot reads each partition's history from the snapshot's offset to the
@@ -12,9 +12,7 @@ Deno.test({
   ...kafkaTest,
 }, async () => {
   const client = await testKafka();
-  const topic = `${uniquePrefix("history")}transactions`;
-  const admin = await client.admin();
-  await admin.createTopics([{ topic, partitions: 3, replicationFactor: 1 }]);
+  const topic = await freshTopic(client, "history", "transactions", 3);
   const output = await client.output();
   await output.send([{
     topic,
@@ -41,5 +39,4 @@ Deno.test({
   assert.deepEqual(read.get(1), expected(1, 0, 25));
   assert.equal(read.get(2), undefined);
   assert.equal(count, 18 + 25);
-  await admin.close();
 });

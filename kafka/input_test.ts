@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { kafkaTest, testKafka, uniquePrefix } from "../tests/support/kafka.ts";
+import { freshTopic, kafkaTest, testKafka } from "../tests/support/kafka.ts";
 import { waitFor } from "../tests/support/pipeline.ts";
 
 /**
@@ -14,10 +14,7 @@ Deno.test({
   ...kafkaTest,
 }, async () => {
   const client = await testKafka();
-  const topic = `${uniquePrefix("pause")}transactions`;
-  const admin = await client.admin();
-  await admin.createTopics([{ topic, partitions: 2, replicationFactor: 1 }]);
-  await admin.close();
+  const topic = await freshTopic(client, "pause", "transactions", 2);
   const output = await client.output();
   await output.send([{
     topic,

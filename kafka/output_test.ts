@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { kafkaTest, testKafka, uniquePrefix } from "../tests/support/kafka.ts";
+import { freshTopic, kafkaTest, testKafka } from "../tests/support/kafka.ts";
 import { readTopic } from "../tests/support/pipeline.ts";
 
 /**
@@ -13,10 +13,7 @@ Deno.test({
   ...kafkaTest,
 }, async () => {
   const client = await testKafka();
-  const topic = `${uniquePrefix("bytes")}labels`;
-  const admin = await client.admin();
-  await admin.createTopics([{ topic, partitions: 1, replicationFactor: 1 }]);
-  await admin.close();
+  const topic = await freshTopic(client, "bytes", "labels", 1);
   const value = "x".repeat(120);
   const records = Array.from({ length: 10_000 }, (_, i) => ({ key: String(i), value }));
   const output = await client.output();
@@ -35,10 +32,7 @@ Deno.test({
   ...kafkaTest,
 }, async () => {
   const client = await testKafka();
-  const topic = `${uniquePrefix("too-big")}dlq`;
-  const admin = await client.admin();
-  await admin.createTopics([{ topic, partitions: 1, replicationFactor: 1 }]);
-  await admin.close();
+  const topic = await freshTopic(client, "too-big", "dlq", 1);
   // A request limit above the broker's: the record batch reaches the broker whole.
   const output = await client.output({ maxRequestBytes: 4 << 20 });
   try {

@@ -43,6 +43,23 @@ export function uniquePrefix(name: string): string {
   return `test.${name}.${crypto.randomUUID().slice(0, 8)}.`;
 }
 
+/** A new topic, named `${uniquePrefix(name)}${kind}`, of `partitions` partitions on the client. */
+export async function freshTopic(
+  client: KafkaClient,
+  name: string,
+  kind: string,
+  partitions: number,
+): Promise<string> {
+  const topic = `${uniquePrefix(name)}${kind}`;
+  const admin = await client.admin();
+  try {
+    await admin.createTopics([{ topic, partitions, replicationFactor: 1 }]);
+  } finally {
+    await admin.close();
+  }
+  return topic;
+}
+
 /** Kafka clients keep sockets and timers beyond a test's end; the broker tests opt out. */
 export const kafkaTest = { sanitizeOps: false, sanitizeResources: false };
 
