@@ -111,11 +111,11 @@ const ZERO = 0x30;
 const CLOSE = 0x7d;
 
 /**
- * Reads one record of the labels topic, bytes [start, end) of buf, into `out` (a watermark's time goes to
- * out.eventTimeMs) and says which it was, or null when it is neither. The agent reads every label
- * of the bank, so the labels encodeLabel writes are read straight from the bytes, without a string
- * or an object per record (3x faster than JSON.parse and a string); any other spelling of the JSON
- * takes the general path and means the same.
+ * Reads one record of the labels topic, bytes [start, end) of buf, into `out` (a watermark's time
+ * goes to out.eventTimeMs) and says which it was, or null when it is neither. The agent reads every
+ * label of the bank, so the labels encodeLabel writes are read straight from the bytes, without a
+ * string or an object per record (3x faster than JSON.parse and a string); any other spelling of
+ * the JSON takes the general path and means the same.
  */
 export function readLabelMessage(
   buf: Uint8Array,

@@ -30,11 +30,6 @@ export class KafkajsAdmin implements KafkaAdmin {
     return retryWithin(this.#budgetMs, isTransient, () => call(this.#admin));
   }
 
-  /**
-   * Commits offsets for a group no member has joined yet (kafkajs-only, not in KafkaAdmin): the
-   * group's first members then start there. How a history read starts past the earliest offset,
-   * since kafkajs reads only through a group.
-   */
   async brokerCount(): Promise<number> {
     return (await this.#retry((a) => a.describeCluster())).brokers.length;
   }
