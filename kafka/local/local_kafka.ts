@@ -302,6 +302,10 @@ function serverProperties(
     // Tests and the demo join groups constantly; the default 3 s wait only slows them down.
     "group.initial.rebalance.delay.ms=0",
     "log.flush.interval.messages=9223372036854775807",
+    // The log cleaner takes its dedupe buffer (128 MiB by default) in one piece from the heap when
+    // the log manager starts; with a 256 MiB heap that failed now and then (OutOfMemoryError,
+    // "Error starting LogManager"). A test broker's compacted topics need far less.
+    "log.cleaner.dedupe.buffer.size=16777216",
     // A killed transactional producer's open transaction is aborted within seconds, not ~20 s.
     "transaction.abort.timed.out.transaction.cleanup.interval.ms=2000",
   ];
@@ -437,9 +441,21 @@ async function waitUntilAnswering(
   );
 }
 
-function lastLines(text: string): string {
-  return text.trim().split("\n").filter((l) => / (ERROR|FATAL) /.test(l)).slice(-2).join(" | ") ||
-    text.trim().split("\n").slice(-2).join(" | ");
+/**
+ * What a node that exited said last: its last ERROR or FATAL line with the exception logged
+ * under it and that exception's root cause ("Caused by:"), which is where the reason is;
+ * without an error, its last two lines.
+ */
+export function lastLines(text: string): string {
+  const lines = text.trim().split("\n");
+  const error = lines.findLastIndex((l) => / (ERROR|FATAL) /.test(l));
+  if (error < 0) return lines.slice(-2).join(" | ");
+  const trace = lines.slice(error + 1);
+  const end = trace.findIndex((l) => l.startsWith("["));
+  const below = (end < 0 ? trace : trace.slice(0, end)).filter((l) => !/^\s+(at |\.\.\.)/.test(l));
+  const cause = below.findLast((l) => l.startsWith("Caused by:"));
+  return [lines[error], below[0], cause].filter((l, i, all) => l && all.indexOf(l) === i)
+    .join(" | ");
 }
 
 export async function requireTool(cmd: string, args: string[], what: string) {
