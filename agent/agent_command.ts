@@ -80,6 +80,11 @@ export const command = defineCommand({
       description: "ONNX Runtime threads per model run (more than 1 only pays on spare cores)",
       default: "1",
     },
+    "model-worker": {
+      type: "boolean",
+      description:
+        "run the model in a Worker thread, so its runs overlap Kafka I/O, parsing and features (pays on a second core)",
+    },
     "dedup-window": {
       type: "string",
       value: "N",
@@ -166,7 +171,10 @@ export const command = defineCommand({
   const { slot: model, watch } = await openServingModel(
     flags.model ?? DEFAULT_MODEL_PATH,
     engine,
-    { threads: positiveInt("model-threads", flags["model-threads"]) },
+    {
+      threads: positiveInt("model-threads", flags["model-threads"]),
+      worker: flags["model-worker"],
+    },
     modelPollMs,
     config.log,
   );

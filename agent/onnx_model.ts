@@ -1,16 +1,12 @@
-import "./onnxruntime_telemetry.ts";
-import "./onnxruntime_preload.ts";
-import * as ort from "onnxruntime-node";
 import { UserFacingError } from "../cli/usage_error.ts";
 import type { FeatureEngine } from "../features/feature_engine.ts";
 import { FEATURE_NAMES } from "../features/feature_list.ts";
 import { fetchRegisteredModel } from "./mlflow_model_source.ts";
 import { readOnnxMetadata } from "./onnx_metadata.ts";
+import { INPUT, openSession, OUTPUT, type ScoringSession } from "./onnx_session.ts";
+import { openWorkerSession } from "./onnx_worker.ts";
 
 export { DEFAULT_MODEL_PATH } from "./default_model.ts";
-
-const INPUT = "features";
-const OUTPUT = "fraud_probability";
 
 export interface OnnxModelOptions {
   /**
@@ -18,6 +14,11 @@ export interface OnnxModelOptions {
    * each), and one thread avoids contention with Kafka I/O on the same core.
    */
   threads?: number;
+  /**
+   * Run the model in a Worker of its own (agent/onnx_worker.ts), so model runs overlap the
+   * agent's parsing, features and Kafka work on a second core. Default false: on the thread.
+   */
+  worker?: boolean;
 }
 
 /**
@@ -34,13 +35,13 @@ export class OnnxModel {
   readonly featureListVersion: string;
   readonly width: number;
   readonly source: string;
-  readonly #session: ort.InferenceSession;
+  readonly #session: ScoringSession;
   /** Runs in flight, and who waits for them to end: a swapped-out model is released after. */
   #running = 0;
   #idle: (() => void)[] = [];
 
   private constructor(
-    session: ort.InferenceSession,
+    session: ScoringSession,
     meta: Map<string, string>,
     width: number,
     source: string,
@@ -96,26 +97,21 @@ export class OnnxModel {
     if (!Number.isFinite(Number(meta.get("fraudstream.threshold")))) {
       throw new UserFacingError(`${source}: no decision threshold in its metadata`);
     }
-    let session: ort.InferenceSession;
+    let session: ScoringSession;
     try {
-      session = await ort.InferenceSession.create(bytes, {
-        intraOpNumThreads: options.threads ?? 1,
-        interOpNumThreads: 1,
-        executionMode: "sequential",
-        graphOptimizationLevel: "all",
-      });
+      const threads = options.threads ?? 1;
+      session = options.worker
+        ? await openWorkerSession(bytes, threads)
+        : await openSession(bytes, threads);
     } catch (err) {
       throw new UserFacingError(`cannot load ${source}: ${firstLine(err)}`);
     }
-    const input = session.inputMetadata.find((m) => m.name === INPUT);
-    const width = input?.isTensor ? input.shape[1] : undefined;
-    if (width !== engine.width || !session.outputNames.includes(OUTPUT)) {
+    const { inputNames, outputNames, width } = session.shape;
+    if (width !== engine.width || !outputNames.includes(OUTPUT)) {
       await session.release();
       throw new UserFacingError(
         `${source}: expected input "${INPUT}" [N, ${engine.width}] and output "${OUTPUT}", got ` +
-          `inputs ${session.inputNames.join(",")} (width ${width}), outputs ${
-            session.outputNames.join(",")
-          }`,
+          `inputs ${inputNames.join(",")} (width ${width}), outputs ${outputNames.join(",")}`,
       );
     }
     return new OnnxModel(session, meta, width, source);
@@ -134,19 +130,10 @@ export class OnnxModel {
     if (out.length < rows) {
       throw new RangeError(`scoreBatch: ${rows} rows need ${rows} output floats`);
     }
-    const input = new ort.Tensor("float32", features.subarray(0, rows * this.width), [
-      rows,
-      this.width,
-    ]);
-    const scores = out.subarray(0, rows);
-    const output = new ort.Tensor("float32", scores, [rows]);
     this.#running++;
     try {
-      const result = await this.#session.run({ [INPUT]: input }, { [OUTPUT]: output });
-      const data = result[OUTPUT].data as Float32Array;
-      // ORT fills the pre-allocated tensor in place; copy only if a build ever hands back another.
-      if (data.buffer !== scores.buffer || data.byteOffset !== scores.byteOffset) scores.set(data);
-      return scores;
+      await this.#session.run(features, rows, this.width, out);
+      return out.subarray(0, rows);
     } finally {
       if (--this.#running === 0) { for (const resolve of this.#idle.splice(0)) resolve(); }
     }

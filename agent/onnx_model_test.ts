@@ -34,27 +34,6 @@ async function rejects(load: () => Promise<unknown>, pattern: RegExp): Promise<v
   });
 }
 
-Deno.test("the shipped model scores the card's reference rows like the Python library", async () => {
-  const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine());
-  try {
-    const ref = card.reference_rows;
-    const rows = ref.features.length;
-    const x = Float32Array.from(ref.features.flat());
-    const batch = Array.from(await model.scoreBatch(x, rows, new Float32Array(rows)));
-    for (let i = 0; i < rows; i++) {
-      assert.ok(
-        Math.abs(batch[i] - ref.probabilities[i]) <= ref.tolerance,
-        `row ${i}: onnxruntime-node ${batch[i]} vs library ${ref.probabilities[i]}`,
-      );
-      // Batch size must not change a row's score.
-      const single = await model.scoreBatch(x.subarray(i * FEATURE_COUNT), 1, new Float32Array(1));
-      assert.equal(single[0], batch[i]);
-    }
-  } finally {
-    await model.release();
-  }
-});
-
 Deno.test("the model reports the card's name, version, threshold and feature list", async () => {
   const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine());
   try {
@@ -69,29 +48,68 @@ Deno.test("the model reports the card's name, version, threshold and feature lis
   }
 });
 
-Deno.test("scoreBatch writes into the caller's buffer, so concurrent runs do not mix", async () => {
-  const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine());
-  try {
-    const x = new Float32Array(2000 * FEATURE_COUNT);
-    for (let i = 0; i < x.length; i++) x[i] = (i * 7919) % 97;
-    const y = x.map((v, i) => (i % FEATURE_COUNT === 0 ? v * 3 : v));
-    const outX = new Float32Array(2000);
-    const outY = new Float32Array(2000);
-    const [a, b] = await Promise.all([
-      model.scoreBatch(x, 2000, outX),
-      model.scoreBatch(y, 2000, outY),
-    ]);
-    assert.equal(a.buffer, outX.buffer);
-    assert.equal(b.buffer, outY.buffer);
-    const alone = await model.scoreBatch(x, 2000, new Float32Array(2000));
-    assert.deepEqual(Array.from(a), Array.from(alone));
-    assert.notDeepEqual(Array.from(a), Array.from(b));
-    assert.equal((await model.scoreBatch(x, 0, outX)).length, 0);
-    await assert.rejects(model.scoreBatch(x, 10, new Float32Array(5)), RangeError);
-  } finally {
+/** Every scoring test runs on the agent's thread and in a Worker (--model-worker). */
+const PLACES = [{ where: "", worker: false }, { where: " (in a Worker)", worker: true }];
+
+for (const { where, worker } of PLACES) {
+  Deno.test(`the shipped model scores the card's reference rows like the Python library${where}`, async () => {
+    const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine(), { worker });
+    try {
+      const ref = card.reference_rows;
+      const rows = ref.features.length;
+      const x = Float32Array.from(ref.features.flat());
+      const batch = Array.from(await model.scoreBatch(x, rows, new Float32Array(rows)));
+      for (let i = 0; i < rows; i++) {
+        assert.ok(
+          Math.abs(batch[i] - ref.probabilities[i]) <= ref.tolerance,
+          `row ${i}: onnxruntime-node ${batch[i]} vs library ${ref.probabilities[i]}`,
+        );
+        // Batch size must not change a row's score.
+        const single = await model.scoreBatch(
+          x.subarray(i * FEATURE_COUNT),
+          1,
+          new Float32Array(1),
+        );
+        assert.equal(single[0], batch[i]);
+      }
+    } finally {
+      await model.release();
+    }
+  });
+
+  Deno.test(`scoreBatch writes into the caller's buffer, so concurrent runs do not mix${where}`, async () => {
+    const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine(), { worker });
+    try {
+      const x = new Float32Array(2000 * FEATURE_COUNT);
+      for (let i = 0; i < x.length; i++) x[i] = (i * 7919) % 97;
+      const y = x.map((v, i) => (i % FEATURE_COUNT === 0 ? v * 3 : v));
+      const outX = new Float32Array(2000);
+      const outY = new Float32Array(2000);
+      const [a, b] = await Promise.all([
+        model.scoreBatch(x, 2000, outX),
+        model.scoreBatch(y, 2000, outY),
+      ]);
+      assert.equal(a.buffer, outX.buffer);
+      assert.equal(b.buffer, outY.buffer);
+      const alone = await model.scoreBatch(x, 2000, new Float32Array(2000));
+      assert.deepEqual(Array.from(a), Array.from(alone));
+      assert.notDeepEqual(Array.from(a), Array.from(b));
+      assert.equal((await model.scoreBatch(x, 0, outX)).length, 0);
+      await assert.rejects(model.scoreBatch(x, 10, new Float32Array(5)), RangeError);
+    } finally {
+      await model.release();
+    }
+  });
+
+  Deno.test(`release waits for the runs in flight, and a released model scores no more${where}`, async () => {
+    const model = await loadOnnxModel(DEFAULT_MODEL_PATH, new FeatureEngine(), { worker });
+    const x = new Float32Array(4096 * FEATURE_COUNT).fill(1);
+    const running = model.scoreBatch(x, 4096, new Float32Array(4096));
     await model.release();
-  }
-});
+    assert.equal((await running).length, 4096);
+    await assert.rejects(model.scoreBatch(x, 1, new Float32Array(1)));
+  });
+}
 
 Deno.test("a model that does not fit the engine is refused with one clear line", async (t) => {
   const engine = new FeatureEngine();

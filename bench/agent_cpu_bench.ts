@@ -13,10 +13,12 @@ import { ensureTopics, topicNames } from "../kafka/topics.ts";
  * Prints the CPU time of each process (user + system of all its threads, /proc) per committed
  * message, from process start and from its first commit, the wall rate, and with --python the
  * ratio this agent / Python per round. CPU per message is what to compare on a shared machine: a
- * busy neighbour halves a rate, not the CPU a message takes.
+ * busy neighbour halves a rate, not the CPU a message takes. `--this-args "ARGS"` adds agent
+ * arguments to this checkout's agent: `--other . --this-args --model-worker` measures a flag.
  */
 const values = benchFlags({
   other: { type: "string" },
+  "this-args": { type: "string", default: "" },
   python: { type: "boolean", default: false },
   rounds: { type: "string", default: "2" },
   customers: { type: "string", default: "5000" },
@@ -51,7 +53,7 @@ function shippedV8Flags(dir: string): string[] {
   );
 }
 
-function agentOf(name: string, dir: string): Contestant {
+function agentOf(name: string, dir: string, extra: string[] = []): Contestant {
   const v8Flags = shippedV8Flags(dir);
   return {
     name,
@@ -69,6 +71,7 @@ function agentOf(name: string, dir: string): Contestant {
           group,
           "--http",
           "off",
+          ...extra,
         ],
         env: { FRAUDSTREAM_BROKERS: brokers.join(",") },
         stdout: "null",
@@ -91,7 +94,7 @@ const python: Contestant = {
 
 const contestants = [
   ...(values.other ? [agentOf("other", values.other)] : []),
-  agentOf("this", here),
+  agentOf("this", here, values["this-args"]!.split(" ").filter((a) => a !== "")),
   ...(values.python ? [python] : []),
 ];
 
@@ -137,7 +140,7 @@ try {
   console.log(
     `CPU per message: ${contestants.map((c) => c.name).join(", ")} (this = ${here} ${
       shippedV8Flags(here).join(" ")
-    }${
+    } ${values["this-args"]}${
       values.other ? `, other = ${values.other} ${shippedV8Flags(values.other).join(" ")}` : ""
     }), ${values.days} days`,
   );

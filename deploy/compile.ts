@@ -65,6 +65,9 @@ export async function compileExecutable(opts: CompileOptions): Promise<void> {
       target,
       "--include",
       "model/fraud-model.onnx",
+      // The model's Worker (--model-worker) is a module main.ts does not import.
+      "--include",
+      "agent/onnx_worker_main.ts",
       "--include",
       BUILD_INFO_FILE,
       ...excludes,

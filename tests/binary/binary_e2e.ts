@@ -52,7 +52,12 @@ interface Agent {
   stats(): Promise<{ consumed: number; assigned_partitions: number[]; instance: string }>;
 }
 
-async function startAgent(prefix: string, group: string, instance: string): Promise<Agent> {
+async function startAgent(
+  prefix: string,
+  group: string,
+  instance: string,
+  extra: string[] = [],
+): Promise<Agent> {
   const child = new Deno.Command(EXE, {
     args: [
       "agent",
@@ -64,6 +69,7 @@ async function startAgent(prefix: string, group: string, instance: string): Prom
       instance,
       "--http",
       "127.0.0.1:0",
+      ...extra,
     ],
     cwd,
     clearEnv: true,
@@ -194,18 +200,22 @@ Deno.test({
     });
 
     const agents: Agent[] = [];
-    await t.step("two agents share the partitions and become ready", async () => {
-      agents.push(await startAgent(prefix, group, "binary-a"));
-      agents.push(await startAgent(prefix, group, "binary-b"));
-      await waitFor("both agents ready with partitions", async () => {
-        const ready = await Promise.all(agents.map((a) => fetch(`${a.url}/readyz`)));
-        await Promise.all(ready.map((r) => r.body?.cancel()));
-        const stats = await Promise.all(agents.map((a) => a.stats()));
-        return ready.every((r) => r.ok) &&
-          stats.every((s) => s.assigned_partitions.length > 0) &&
-          stats.reduce((n, s) => n + s.assigned_partitions.length, 0) === partitions;
-      });
-    });
+    // The second runs its model in a Worker: the executable must carry that module too.
+    await t.step(
+      "two agents (one --model-worker) share the partitions and become ready",
+      async () => {
+        agents.push(await startAgent(prefix, group, "binary-a"));
+        agents.push(await startAgent(prefix, group, "binary-b", ["--model-worker"]));
+        await waitFor("both agents ready with partitions", async () => {
+          const ready = await Promise.all(agents.map((a) => fetch(`${a.url}/readyz`)));
+          await Promise.all(ready.map((r) => r.body?.cancel()));
+          const stats = await Promise.all(agents.map((a) => a.stats()));
+          return ready.every((r) => r.ok) &&
+            stats.every((s) => s.assigned_partitions.length > 0) &&
+            stats.reduce((n, s) => n + s.assigned_partitions.length, 0) === partitions;
+        });
+      },
+    );
 
     await t.step("produce at a rate; the agents consume every message", async () => {
       const rate = 1500;
@@ -229,6 +239,9 @@ Deno.test({
         const stats = await Promise.all(agents.map((a) => a.stats()));
         return stats.reduce((n, s) => n + s.consumed, 0) === sent;
       });
+      for (const stats of await Promise.all(agents.map((a) => a.stats()))) {
+        assert.ok(stats.consumed > 0, `${stats.instance} scored nothing`);
+      }
     });
 
     await t.step("/healthz, /readyz, /stats, /metrics answer", async () => {
