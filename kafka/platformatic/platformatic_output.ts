@@ -142,45 +142,64 @@ export class PlatformaticOutput implements KafkaOutput {
 }
 
 /**
+ * A producer with its transactional id initialised, as kafkajs' connect does: this fences a
+ * predecessor under the same id (its open transaction is aborted) before the first batch, and
+ * a fresh broker's transaction log is created now, not in the first batch's time.
+ */
+async function openTransactionalProducer(
+  s: ConnectionSettings,
+  settings: OutputSettings & { transactionalId: string },
+): Promise<Producer<Bytes, Bytes, string, Bytes>> {
+  const producer = new Producer(
+    producerOptions(s, settings, {
+      transactionalId: settings.transactionalId,
+      // The library's InitProducerId sends producer id 0, epoch 0 unless told otherwise, which
+      // the broker takes for a request to bump that producer: once the transactional id has a
+      // producer (an agent restarted under its id), it answers PRODUCER_FENCED and the restart
+      // fails. -1/-1 is a new producer's request: it fences the predecessor instead.
+      producerId: -1n,
+      producerEpoch: -1,
+    }),
+  );
+  producer.on("error", () => {});
+  try {
+    // The library initialises the id when a transaction begins; cancel ends it locally.
+    await (await producer.beginTransaction()).cancel();
+  } catch (err) {
+    await producer.close().catch(() => {});
+    throw err;
+  }
+  return producer;
+}
+
+/**
  * TransactionalOutput on a @platformatic/kafka transactional producer: one transaction at a time
  * per producer, so calls queue here in order. The input offsets are committed with the member's
  * group generation (TxnOffsetCommit), so a member that lost the partition in a rebalance cannot
  * commit it (KIP-447).
  */
 export class PlatformaticTransactionalOutput implements TransactionalOutput {
-  readonly #producer: Producer<Bytes, Bytes, string, Bytes>;
+  #producer: Producer<Bytes, Bytes, string, Bytes>;
+  readonly #open: () => Promise<Producer<Bytes, Bytes, string, Bytes>>;
   readonly #maxBytes: number;
   #queue: Promise<void> = Promise.resolve();
 
-  private constructor(producer: Producer<Bytes, Bytes, string, Bytes>, settings: OutputSettings) {
+  private constructor(
+    producer: Producer<Bytes, Bytes, string, Bytes>,
+    open: () => Promise<Producer<Bytes, Bytes, string, Bytes>>,
+    settings: OutputSettings,
+  ) {
     this.#producer = producer;
+    this.#open = open;
     this.#maxBytes = settings.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
   }
 
-  /**
-   * A producer with its transactional id initialised, as kafkajs' connect does: this fences a
-   * predecessor under the same id (its open transaction is aborted) before the first batch, and
-   * a fresh broker's transaction log is created now, not in the first batch's time.
-   */
   static async connect(
     s: ConnectionSettings,
     settings: OutputSettings & { transactionalId: string },
   ): Promise<PlatformaticTransactionalOutput> {
-    const producer = new Producer(
-      producerOptions(s, settings, {
-        transactionalId: settings.transactionalId,
-        // The library's InitProducerId sends producer id 0, epoch 0 unless told otherwise, which
-        // the broker takes for a request to bump that producer: once the transactional id has a
-        // producer (an agent restarted under its id), it answers PRODUCER_FENCED and the restart
-        // fails. -1/-1 is a new producer's request: it fences the predecessor instead.
-        producerId: -1n,
-        producerEpoch: -1,
-      }),
-    );
-    producer.on("error", () => {});
-    // The library initialises the id when a transaction begins; cancel ends it locally.
-    await (await producer.beginTransaction()).cancel();
-    return new PlatformaticTransactionalOutput(producer, settings);
+    const open = () => openTransactionalProducer(s, settings);
+    return new PlatformaticTransactionalOutput(await open(), open, settings);
   }
 
   sendWithOffsets(groups: readonly TopicRecords[], offsets: InputOffsets): Promise<void> {
@@ -189,7 +208,7 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
       throw new UserFacingError("a platformatic transactional output needs a platformatic input");
     }
     const run = this.#queue.then(async () => {
-      const tx = await this.#producer.beginTransaction();
+      const tx = await this.#begin();
       try {
         const consumer = input.membership(offsets.partition);
         // The library takes the offsets to commit from a consumed message: the last one read.
@@ -220,12 +239,40 @@ export class PlatformaticTransactionalOutput implements TransactionalOutput {
         }
         await tx.commit();
       } catch (err) {
-        await tx.abort().catch(() => {});
+        await tx.abort().catch(() => this.#replace());
         throw err;
       }
     });
     this.#queue = run.catch(() => {});
     return run;
+  }
+
+  async #begin() {
+    try {
+      return await this.#producer.beginTransaction();
+    } catch (err) {
+      await this.#replace();
+      throw err;
+    }
+  }
+
+  /**
+   * @platformatic/kafka 2.12.1 records a transaction before its begin finds the coordinator and
+   * initialises the producer id, and forgets it only when EndTxn succeeds or the producer is
+   * fenced: after a begin or an abort that failed, no caller holds that transaction and every
+   * later begin is refused ("There is already an active transaction."), which held a restarted
+   * agent's partitions for good. A new producer under the same transactional id fences the old
+   * one, whose open transaction the broker aborts, as at start. When that fails too, the next
+   * failure tries again.
+   */
+  async #replace(): Promise<void> {
+    const old = this.#producer;
+    try {
+      this.#producer = await this.#open();
+    } catch {
+      return;
+    }
+    await old.close().catch(() => {});
   }
 
   async close(): Promise<void> {
